@@ -23,6 +23,7 @@ setuptools.setup(
         "absl-py>=2.1",
         "numpy>=1.26",
         "pillow>=10",
+        "tensorboard>=2.21",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "scipy>=1.13"],

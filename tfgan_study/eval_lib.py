@@ -8,8 +8,9 @@ feature network) and cached in the model directory.
 """
 
 import math
+import pathlib
 import time
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import keras
 import numpy as np
@@ -105,14 +106,34 @@ class Evaluator:
         self.z = fixed_latents(config.num_eval_samples, config.z_dim)
 
     def evaluate(self, generator: keras.Model) -> dict[str, Any]:
-        """Score `generator`; a failure gives status and NaN, never a number.
+        """Score `generator` on the fixed latents, in inference mode.
 
         Returns:
           A dict with the columns of `run_dir.SCORE_COLUMNS` except `step`.
         """
+        return self.evaluate_images(
+            lambda: generate_batches(generator, self.z),
+            self.config.num_eval_samples,
+        )
+
+    def evaluate_images(
+        self, make_batches: Callable[[], Iterator[np.ndarray]], num_images: int
+    ) -> dict[str, Any]:
+        """Score images against the reference; a failure gives NaN and status.
+
+        Args:
+          make_batches: Returns an iterator of float32 batches [b, H, W, C]
+            in [0, 1]. Errors it raises are recorded as a failed status.
+          num_images: How many images the batches hold, for the record.
+
+        Returns:
+          A dict with the columns of `run_dir.SCORE_COLUMNS` except `step`;
+          a failed evaluation has status `failed: <reason>` and NaN scores,
+          never a made-up number.
+        """
         start = time.time()
         row: dict[str, Any] = {
-            "num_eval_samples": self.config.num_eval_samples,
+            "num_eval_samples": num_images,
             "num_reference_samples": self.num_reference_samples,
             "eval_model": self.config.eval_model,
         }
@@ -120,7 +141,7 @@ class Evaluator:
 
         def batches():
             kept_count = 0
-            for images in generate_batches(generator, self.z):
+            for images in make_batches():
                 if kept_count < NUM_MS_SSIM_IMAGES:
                     kept.append(images[: NUM_MS_SSIM_IMAGES - kept_count])
                     kept_count += len(kept[-1])
@@ -170,3 +191,123 @@ def score_path_summary(model_dir: str) -> str:
         return "no successful evaluation yet"
     best = min(rows, key=lambda row: float(row["fid"]))
     return f"lowest FID {float(best['fid']):.3f} at step {best['step']}"
+
+
+def default_cache_dir() -> str:
+    """Return ~/.cache/tfgan_study/reference_stats, the user cache."""
+    return str(pathlib.Path.home() / ".cache" / "tfgan_study" / "reference_stats")
+
+
+def evaluate_run(
+    model_dir: str, checkpoint: str, overrides: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Score checkpoints of a run and append the rows to its scores.csv.
+
+    Args:
+      model_dir: A directory written by the trainer.
+      checkpoint: `best`, `latest`, `all` or a step number.
+      overrides: `eval_model` and `num_eval_samples` to use instead of the
+        run's.
+
+    Returns:
+      One row per scored checkpoint, with its `step`.
+    """
+    from tfgan_study import checkpoints
+    from tfgan_study import run_loader
+
+    config = run_dir.load_config(model_dir)
+    if config is None:
+        raise ValueError(
+            f"{model_dir} holds no training run: "
+            f"{run_dir.config_path(model_dir)} is missing."
+        )
+    config = config.replace(**overrides)
+    info = datasets.check_available(config)
+    probe = run_loader.load_run(model_dir, "latest")
+    store = checkpoints.CheckpointStore(model_dir, probe.model.checkpoint())
+    steps = store.steps() if checkpoint == "all" else [store.resolve(checkpoint)]
+    evaluator = Evaluator(config, info, str(run_dir.reference_stats_dir(model_dir)))
+    rows = []
+    for step in steps:
+        store.restore(step)
+        logging.info("Evaluating the checkpoint of step %d.", step)
+        row = evaluator.evaluate(probe.model.generator)
+        row["step"] = step
+        run_dir.append_score(model_dir, row, config)
+        store.record_fid(step, float(row["fid"]))
+        rows.append(row)
+    return rows
+
+
+def _resolved(values: dict[str, Any]) -> config_lib.StudyConfig:
+    values = {key: value for key, value in values.items() if value is not None}
+    return config_lib.resolve(config_lib.from_dict(values, "flags"))
+
+
+def evaluate_module(
+    handle: str, values: dict[str, Any], cache_dir: str | None
+) -> dict[str, Any]:
+    """Score an exported generator module against a dataset's reference set.
+
+    The module is called as `module(z)` on latents of its recorded size and
+    distribution (uniform in [-1, 1] when it records none), drawn from the
+    evaluation seed.
+    """
+    from hub_export import sample_lib
+
+    module = sample_lib.load_module(handle)
+    generator_fn = sample_lib.find_generator(module)
+    spec = sample_lib.describe_latent(module, generator_fn, None)
+    config = _resolved({**values, "z_dim": spec.z_dim})
+    info = datasets.check_available(config)
+    evaluator = Evaluator(config, info, cache_dir or default_cache_dir())
+    latents = sample_lib.sample_latents(spec, config.num_eval_samples, EVAL_Z_SEED)
+
+    def batches():
+        for start in range(0, len(latents), GENERATION_BATCH_SIZE):
+            chunk = latents[start : start + GENERATION_BATCH_SIZE]
+            yield sample_lib.generate_images(generator_fn, chunk)
+
+    row = evaluator.evaluate_images(batches, config.num_eval_samples)
+    row["module"] = handle
+    return row
+
+
+def evaluate_folder(
+    folder: str, values: dict[str, Any], cache_dir: str | None
+) -> dict[str, Any]:
+    """Score every image of `folder` against a dataset's reference set.
+
+    Images are converted to the dataset's channels and resolution the way
+    folder datasets are (central square crop, bilinear resize, uint8).
+    """
+    from tfgan_study import image_folder
+
+    config = _resolved(values)
+    info = datasets.check_available(config)
+    files = image_folder.list_images(folder)
+    if not files:
+        raise ValueError(
+            f"No images in {folder}. Expected files ending in "
+            f"{', '.join(image_folder.IMAGE_EXTENSIONS)}."
+        )
+    preprocessing = datasets.Preprocessing(
+        resolution=info.resolution,
+        num_channels=info.num_channels,
+        resize=True,
+        quantize=True,
+    )
+    evaluator = Evaluator(config, info, cache_dir or default_cache_dir())
+
+    def batches():
+        for start in range(0, len(files), GENERATION_BATCH_SIZE):
+            images = []
+            for name in files[start : start + GENERATION_BATCH_SIZE]:
+                data = tf.io.read_file(str(pathlib.Path(folder) / name))
+                decoded = tf.io.decode_image(data, expand_animations=False)
+                images.append(datasets.preprocess_image(decoded, preprocessing))
+            yield datasets.to_unit_float(tf.stack(images)).numpy()
+
+    row = evaluator.evaluate_images(batches, len(files))
+    row["image_folder"] = folder
+    return row

@@ -76,6 +76,8 @@ class GanModel:
     ):
         self.config = config
         self.num_replicas = num_replicas
+        # The initial weights, and with them the whole run, follow the seed.
+        keras.utils.set_random_seed(config.seed)
         self.generator, self.discriminator = architectures.build_models(
             config.architecture,
             config.z_dim,

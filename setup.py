@@ -16,6 +16,9 @@ setuptools.setup(
         # requires the tensorflow package itself.
         "tensorflow==2.21.0",
         "tensorflow-hub==0.16.1",
+        # tensorflow-hub 0.16.1 imports pkg_resources, which setuptools 81
+        # and newer no longer ship; torch 2.13 pulls in a newer setuptools.
+        "setuptools<81",
         "tensorflow-datasets==4.9.10",
         # tensorflow-datasets 4.9.10 imports it for some builders
         # (fashion_mnist among them) without declaring it.

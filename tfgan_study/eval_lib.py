@@ -32,7 +32,12 @@ NUM_MS_SSIM_IMAGES = 320
 
 
 def fixed_latents(num_samples: int, z_dim: int) -> tf.Tensor:
-    """Return the evaluation latents [num_samples, z_dim], uniform in [-1, 1]."""
+    """Return the evaluation latents [num_samples, z_dim], uniform in [-1, 1].
+
+    Deviation: the study drew them with `np.random.seed(42)`; here they come
+    from TensorFlow's stateless generator with seed (42, 0), which gives
+    other numbers from the same distribution, the same on every platform.
+    """
     return tf.random.stateless_uniform(
         [num_samples, z_dim], seed=[EVAL_Z_SEED, 0], minval=-1.0, maxval=1.0
     )

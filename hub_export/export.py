@@ -59,7 +59,7 @@ def _path_error() -> str | None:
     config_path = pathlib.Path(_MODEL_DIR.value) / "config.json"
     if not config_path.exists():
         return (
-            f"{_MODEL_DIR.value} holds no training run: {config_path} is "
+            f"{_MODEL_DIR.value} contains no training run: {config_path} is "
             "missing."
         )
     export_dir = pathlib.Path(_EXPORT_DIR.value)

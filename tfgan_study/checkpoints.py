@@ -6,7 +6,7 @@ never leaves a half-written checkpoint under a real name. `state.json` lists
 the FID of each evaluated checkpoint. Clean-up keeps the checkpoint with the
 lowest FID and the latest `keep_latest` ones.
 
-A checkpoint holds both networks (with batch-norm statistics and
+A checkpoint contains both networks (with batch-norm statistics and
 spectral-norm vectors), both optimizers (slots and iteration counts) and the
 step counter. The run needs no random-generator state: every random value of
 step s is drawn statelessly from the seed and s.

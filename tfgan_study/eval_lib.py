@@ -223,7 +223,7 @@ def evaluate_run(
     config = run_dir.load_config(model_dir)
     if config is None:
         raise ValueError(
-            f"{model_dir} holds no training run: "
+            f"{model_dir} contains no training run: "
             f"{run_dir.config_path(model_dir)} is missing."
         )
     config = config.replace(**overrides)

@@ -6,7 +6,7 @@ by the global batch size, and per-model terms (L2) are divided by the number
 of replicas. The optimizers sum gradients over replicas, so the update equals
 the single-device update on the whole global batch.
 
-Discriminator passes per update, and how spectral norm sees them:
+Discriminator passes per update, and what they do to spectral norm:
 
 - The discriminator loss uses one pass over real and fake images together in
   training mode, so spectral norm advances u exactly once per update. With

@@ -25,13 +25,13 @@ def load_run(model_dir: str, checkpoint: str | int = "latest") -> LoadedRun:
       checkpoint: `best` (lowest FID), `latest` or a step number.
 
     Raises:
-      ValueError: If the directory holds no run or no such checkpoint; the
+      ValueError: If the directory contains no run or no such checkpoint. The
         message lists the available steps.
     """
     config = run_dir.load_config(model_dir)
     if config is None:
         raise ValueError(
-            f"{model_dir} holds no training run: "
+            f"{model_dir} contains no training run: "
             f"{run_dir.config_path(model_dir)} is missing."
         )
     num_channels = run_dir.load_num_channels(model_dir)

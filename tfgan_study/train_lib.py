@@ -3,7 +3,7 @@
 The run directory layout is described in `run_dir`. The order of work:
 
 1. Validate the config, check the dataset, and compare with a stored config
-   when the model directory already holds a run; nothing is written before
+   when the model directory already contains a run. Nothing is written before
    all of this passes.
 2. Build the networks and optimizers inside the strategy's scope and
    restore the latest checkpoint, if any.
@@ -355,7 +355,7 @@ def _after_step(
     values: dict[str, float],
     chief: bool,
 ) -> None:
-    """Log, checkpoint and evaluate after step `step` as the cadences say."""
+    """Log, checkpoint and evaluate after step `step`, following the configured cadences."""
     end_step = config.training_steps
     if config.log_every_steps and _every(step, config.log_every_steps, end_step):
         text, perf = progress.line(step, values)

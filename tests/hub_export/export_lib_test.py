@@ -513,7 +513,7 @@ def _export_binary(model_dir, export_dir, *flags: str):
 def test_export_binary_rejects_missing_run(tmp_path):
     result = _export_binary(tmp_path / "no_run", tmp_path / "module")
     assert result.returncode == 2
-    assert "holds no training run" in result.stderr
+    assert "contains no training run" in result.stderr
     assert "config.json is missing" in result.stderr
     assert not (tmp_path / "module").exists()
 

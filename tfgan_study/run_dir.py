@@ -109,31 +109,60 @@ def config_path(model_dir: str) -> pathlib.Path:
     return pathlib.Path(model_dir) / CONFIG_FILE
 
 
+# Keys of config.json besides the config fields, whose keys are the flag names.
+EXTRA_CONFIG_KEYS = ("num_channels", "versions")
+
+
+def _read_config_document(path: pathlib.Path) -> dict[str, Any]:
+    try:
+        values = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise config_lib.ConfigError(
+            f"{path} is not valid JSON ({error}). Restore it or use a new "
+            "--model_dir."
+        ) from error
+    if not isinstance(values, dict):
+        raise config_lib.ConfigError(
+            f"{path} must contain a JSON object. Received: "
+            f"{type(values).__name__}."
+        )
+    return values
+
+
 def load_config(model_dir: str) -> config_lib.StudyConfig | None:
-    """Return the config stored in `model_dir`, or `None` if there is none."""
+    """Return the config stored in `model_dir`, or `None` if there is none.
+
+    Raises:
+      ConfigError: If config.json is not valid JSON or has unknown keys.
+    """
     path = config_path(model_dir)
     if not path.exists():
         return None
-    values = json.loads(path.read_text())
-    if not isinstance(values, dict) or "config" not in values:
-        raise config_lib.ConfigError(
-            f"{path} is not a tfgan_study config file: it has no 'config' key."
-        )
-    return config_lib.from_dict(values["config"], str(path))
+    values = _read_config_document(path)
+    config_values = {
+        key: value
+        for key, value in values.items()
+        if key not in EXTRA_CONFIG_KEYS
+    }
+    return config_lib.from_dict(config_values, str(path))
 
 
 def load_num_channels(model_dir: str) -> int:
     """Return the image channel count stored in config.json."""
-    document = json.loads(config_path(model_dir).read_text())
-    return int(document["num_channels"])
+    path = config_path(model_dir)
+    values = _read_config_document(path)
+    if "num_channels" not in values:
+        raise config_lib.ConfigError(f"{path} has no num_channels entry.")
+    return int(values["num_channels"])
 
 
 def save_config(
     model_dir: str, config: config_lib.StudyConfig, num_channels: int
 ) -> None:
-    """Write the resolved config, channel count and versions to config.json."""
+    """Write config.json: the config fields under their flag names, plus the
+    image channel count and the software versions."""
     document = {
-        "config": config.to_dict(),
+        **config.to_dict(),
         "num_channels": num_channels,
         "versions": environment_versions(),
     }

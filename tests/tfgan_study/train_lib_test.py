@@ -78,7 +78,9 @@ def test_train_writes_run_files(tmp_path, feature_model_path):
     assert train_lib.train_and_evaluate(config, model_dir, strategy) == 4
 
     stored = json.loads(run_dir.config_path(model_dir).read_text())
-    assert stored["config"] == config.to_dict()
+    config_keys = set(stored) - set(run_dir.EXTRA_CONFIG_KEYS)
+    assert config_keys == set(config_lib.field_names())
+    assert {key: stored[key] for key in config_keys} == config.to_dict()
     assert stored["num_channels"] == 1
     assert set(stored["versions"]) >= {"python", "tensorflow", "keras"}
     records = [
@@ -206,6 +208,20 @@ def test_binary_bad_input_exits_2_and_writes_nothing(tmp_path, flags, message):
     assert pytest.approx(0) == 0
     assert message in result.stderr or __import__("re").search(message, result.stderr)
     assert not model_dir.exists()
+
+
+def test_binary_rejects_corrupt_config_json(tmp_path):
+    model_dir = tmp_path / "run"
+    model_dir.mkdir()
+    (model_dir / "config.json").write_text("{not json")
+    folder = _write_folder(tmp_path / "images")
+    result = _run_binary([
+        f"--model_dir={model_dir}", f"--dataset=folder:{folder}",
+        "--resolution=16",
+    ])
+    assert result.returncode == 2
+    assert "config.json is not valid JSON" in result.stderr
+    assert (model_dir / "config.json").read_text() == "{not json"
 
 
 def test_binary_missing_tfds_data_names_dataset_and_dir(tmp_path):

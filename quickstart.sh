@@ -4,8 +4,10 @@
 #
 #   TFDS_DATA_DIR=/path/to/tfds EVAL_MODEL=/path/to/features bash quickstart.sh
 #
-# TFDS_DATA_DIR must hold fashion_mnist prepared (or be unset on a machine
-# with internet, which lets TFDS download it). EVAL_MODEL is the feature
+# TFDS_DATA_DIR must hold fashion_mnist prepared (this project never
+# downloads data; `tfds build fashion_mnist` prepares it on a machine with
+# internet). Give absolute paths: the script changes into the repository
+# before it uses them. EVAL_MODEL is the feature
 # network; it defaults to TF-GAN's Inception module on TF-Hub. STEPS,
 # EVAL_EVERY and NUM_EVAL_SAMPLES shorten or lengthen the run; RUN_DIR says
 # where it goes.

@@ -277,14 +277,31 @@ def verify_export(
     return verification
 
 
-def check_export_dir(export_dir: str | pathlib.Path, overwrite: bool) -> None:
+def check_export_dir(
+    export_dir: str | pathlib.Path,
+    overwrite: bool,
+    model_dir: str | pathlib.Path | None = None,
+) -> None:
     """Raise unless `export_dir` is absent, empty, or may be overwritten.
 
     Raises:
       FileExistsError: If `export_dir` is a file, or a non-empty directory
         and `overwrite` is false.
+      ValueError: If `export_dir` is `model_dir`, contains it, or lies in its
+        `checkpoints/` folder, where an overwrite would delete the run.
     """
     path = pathlib.Path(export_dir)
+    if model_dir is not None:
+        run = pathlib.Path(model_dir).resolve()
+        target = path.resolve()
+        if target == run or run.is_relative_to(target) or target.is_relative_to(
+            run / "checkpoints"
+        ):
+            raise ValueError(
+                f"export_dir {path} would replace the run in {model_dir} or its "
+                "checkpoints. Choose an export_dir outside them, such as "
+                f"{pathlib.Path(model_dir) / 'hub'}."
+            )
     if not path.exists():
         return
     if not path.is_dir():
@@ -408,7 +425,7 @@ def export_run(
         networks.
     """
     # Checked first, so that a bad export_dir fails before the slow load.
-    check_export_dir(export_dir, overwrite)
+    check_export_dir(export_dir, overwrite, model_dir)
     if checkpoint is None:
         checkpoint = default_checkpoint(model_dir)
         logging.info(

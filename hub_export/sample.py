@@ -62,6 +62,15 @@ def _flag_errors() -> list[str]:
             f"--module {module} not found. Expected a SavedModel directory "
             "or a TF-Hub handle URL."
         )
+    if os.path.isdir(_OUTPUT.value):
+        errors.append(
+            f"--output {_OUTPUT.value} is a directory. Expected the path of "
+            "a PNG file, such as grid.png."
+        )
+    if _SEED.value is not None and not 0 <= _SEED.value < 2**32:
+        errors.append(
+            f"--seed must be in [0, 2**32). Received: {_SEED.value}."
+        )
     for flag in (_NUM_SAMPLES, _NUM_COLUMNS, _Z_DIM):
         if flag.value is not None and flag.value < 1:
             errors.append(

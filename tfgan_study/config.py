@@ -43,8 +43,10 @@ ARCHITECTURE_RESOLUTIONS = {
 }
 
 # Settings a resumed run may change, because they do not change the model's
-# mathematics. Every other difference from the stored config is rejected.
+# mathematics (the data directory only says where the same data lies). Every
+# other difference from the stored config is rejected.
 RESUMABLE_CHANGES = (
+    "tfds_data_dir",
     "training_steps",
     "checkpoint_every_steps",
     "eval_every_steps",
@@ -288,7 +290,9 @@ def resolve(config: StudyConfig) -> StudyConfig:
 
     _check_float("learning_rate", resolved.learning_rate, 0.0, 1.0, True)
     if resolved.learning_rate == 0:
-        raise ConfigError("learning_rate must be positive. Received: 0.")
+        raise ConfigError(
+            "learning_rate must be in (0, 1]. Received: learning_rate=0."
+        )
     _check_float("beta1", resolved.beta1, 0.0, 1.0, False)
     _check_float("beta2", resolved.beta2, 0.0, 1.0, False)
     _check_float("penalty_weight", resolved.penalty_weight, 0.0, 1e6, True)

@@ -43,6 +43,23 @@ def fixed_latents(num_samples: int, z_dim: int) -> tf.Tensor:
     )
 
 
+def load_feature_extractor(handle: str) -> feature_extractor.FeatureExtractor:
+    """Load the feature network `handle`.
+
+    Raises:
+      ConfigError: If it cannot be loaded; the message names the handle.
+    """
+    logging.info("Loading the feature network %s.", handle)
+    try:
+        return feature_extractor.FeatureExtractor(handle)
+    except (OSError, ValueError, ImportError) as error:
+        raise config_lib.ConfigError(
+            f"eval_model {handle} cannot be loaded: {error}. Expected a "
+            "TF-Hub handle reachable from this machine or a local SavedModel "
+            "directory."
+        ) from error
+
+
 def generate_batches(
     generator: keras.Model, z: tf.Tensor, batch_size: int = GENERATION_BATCH_SIZE
 ) -> Iterator[np.ndarray]:
@@ -80,11 +97,11 @@ class Evaluator:
         config: config_lib.StudyConfig,
         info: datasets.DatasetInfo,
         cache_dir: str,
+        extractor: feature_extractor.FeatureExtractor | None = None,
     ):
         self.config = config
         self.info = info
-        logging.info("Loading the feature network %s.", config.eval_model)
-        self.extractor = feature_extractor.FeatureExtractor(config.eval_model)
+        self.extractor = extractor or load_feature_extractor(config.eval_model)
         key = datasets.reference_key(config, info, config.num_eval_samples)
         key.update(
             preprocessing_id=self.extractor.preprocessing_id,
@@ -230,7 +247,13 @@ def evaluate_run(
     info = datasets.check_available(config)
     probe = run_loader.load_run(model_dir, "latest")
     store = checkpoints.CheckpointStore(model_dir, probe.model.checkpoint())
-    steps = store.steps() if checkpoint == "all" else [store.resolve(checkpoint)]
+    if checkpoint == "all":
+        steps = store.steps()
+    else:
+        try:
+            steps = [store.resolve(checkpoint)]
+        except ValueError as error:
+            raise ValueError(f"{error} --checkpoint=all scores every one.") from None
     evaluator = Evaluator(config, info, str(run_dir.reference_stats_dir(model_dir)))
     rows = []
     for step in steps:

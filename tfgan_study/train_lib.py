@@ -20,6 +20,7 @@ not change what the model sees.
 """
 
 import math
+import os
 import time
 from typing import Any, Callable
 
@@ -256,10 +257,21 @@ def train_and_evaluate(
       TrainingDiverged: When a loss becomes NaN or infinite.
       TrainingInterrupted: When `stop_requested` returned true.
     """
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise config_lib.ConfigError(
+            f"model_dir {model_dir} exists and is not a directory."
+        )
     logging.info("Checking the dataset %s.", config.dataset)
     info = datasets.check_available(config)
     config_lib.check_divisible_batch(config, strategy.num_replicas_in_sync)
     chief = distribution.is_chief(strategy)
+    # Everything that can reject the input runs before the first write: the
+    # feature network loads and the training images decode here (in-memory
+    # datasets keep the decoded images for the real pipeline).
+    extractor = None
+    if config.eval_every_steps and chief:
+        extractor = eval_lib.load_feature_extractor(config.eval_model)
+    datasets.build_train_dataset(config, info, 0, 1)
     if chief:
         prepare_model_dir(config, model_dir, info.num_channels)
     logging.info(
@@ -295,7 +307,10 @@ def train_and_evaluate(
     evaluator = None
     if config.eval_every_steps and chief:
         evaluator = eval_lib.Evaluator(
-            config, info, str(run_dir.reference_stats_dir(model_dir))
+            config,
+            info,
+            str(run_dir.reference_stats_dir(model_dir)),
+            extractor,
         )
     writer = (
         tf.summary.create_file_writer(str(run_dir.summaries_dir(model_dir)))

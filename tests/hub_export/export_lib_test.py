@@ -553,3 +553,20 @@ def test_export_binary_requires_export_dir(tmp_path):
     result = _run(["-m", "hub_export.export", f"--model_dir={tmp_path}"])
     assert result.returncode == 2
     assert "--export_dir" in result.stderr
+
+
+@pytest.mark.parametrize("target", ["run", "parent", "checkpoints"])
+def test_export_binary_never_overwrites_the_run(sn_run, target):
+    model_dir = pathlib.Path(sn_run.model_dir)
+    export_dir = {
+        "run": model_dir,
+        "parent": model_dir.parent,
+        "checkpoints": model_dir / "checkpoints" / "module",
+    }[target]
+    before = _directory_snapshot(model_dir)
+
+    result = _export_binary(model_dir, export_dir, "--overwrite")
+
+    assert result.returncode == 2
+    assert "would replace the run" in result.stderr
+    assert _directory_snapshot(model_dir) == before

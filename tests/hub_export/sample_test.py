@@ -230,3 +230,15 @@ def test_sample_binary_rejects_bad_flags(sn_export, tmp_path, flags, message):
     assert result.returncode == 2
     assert message in result.stderr
     assert not (tmp_path / "grid.png").exists()
+
+
+def test_sample_binary_rejects_directory_output(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "hub_export.sample", f"--module={tmp_path}",
+         f"--output={tmp_path}"],
+        cwd=pathlib.Path(__file__).resolve().parents[2],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 2
+    assert "is a directory. Expected the path of a PNG file" in result.stderr
+    assert list(tmp_path.parent.glob(f".{tmp_path.name}.tmp")) == []

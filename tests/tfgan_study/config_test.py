@@ -37,7 +37,7 @@ def test_resolve_fills_dataset_defaults():
         ("beta1", 1.0, r"beta1 must be in \[0.0, 1.0\)"),
         ("beta2", -0.1, r"beta2 must be in \[0.0, 1.0\)"),
         ("learning_rate", float("nan"), r"learning_rate must be finite"),
-        ("learning_rate", 0.0, r"learning_rate must be positive"),
+        ("learning_rate", 0.0, r"learning_rate must be in \(0, 1\]"),
         ("penalty_weight", float("inf"), r"penalty_weight must be finite"),
         ("disc_iters", 0, r"disc_iters must be at least 1"),
         ("training_steps", 0, r"training_steps must be at least 1"),
@@ -88,7 +88,7 @@ def test_resume_allows_cadence_and_length_changes():
     requested = stored.replace(
         training_steps=5, eval_every_steps=7, strategy="mirrored",
         num_eval_samples=50, eval_model="/elsewhere", log_every_steps=1,
-        checkpoint_every_steps=3,
+        checkpoint_every_steps=3, tfds_data_dir="/moved/tfds",
     )
     config_lib.check_resume_compatible(stored, requested)
 

@@ -217,7 +217,7 @@ def test_binary_rejects_corrupt_config_json(tmp_path):
     folder = _write_folder(tmp_path / "images")
     result = _run_binary([
         f"--model_dir={model_dir}", f"--dataset=folder:{folder}",
-        "--resolution=16",
+        "--resolution=16", "--eval_every_steps=0",
     ])
     assert result.returncode == 2
     assert "config.json is not valid JSON" in result.stderr
@@ -262,3 +262,39 @@ def test_binary_sigterm_saves_and_exits_4(tmp_path):
     saved = [p.name for p in run_dir.checkpoints_dir(model_dir).iterdir()
              if p.name.startswith("step_")]
     assert len(saved) == 1
+
+
+def _write_corrupt_folder(root: pathlib.Path) -> str:
+    folder = _write_folder(root)
+    (root / "image_005.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("bad_eval_model", "eval_model /nonexistent/model cannot be loaded"),
+        ("corrupt_image", "image_005.png"),
+        ("model_dir_is_file", "exists and is not a directory"),
+    ],
+)
+def test_binary_late_bad_input_writes_nothing(tmp_path, case, message):
+    model_dir = tmp_path / "run"
+    flags = ["--resolution=16", "--training_steps=2", "--eval_every_steps=0"]
+    if case == "bad_eval_model":
+        folder = _write_folder(tmp_path / "images")
+        flags += ["--eval_every_steps=1", "--eval_model=/nonexistent/model"]
+    elif case == "corrupt_image":
+        folder = _write_corrupt_folder(tmp_path / "images")
+    else:
+        folder = _write_folder(tmp_path / "images")
+        model_dir.write_text("a file, not a run")
+    result = _run_binary(
+        [f"--model_dir={model_dir}", f"--dataset=folder:{folder}", *flags]
+    )
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert message in result.stderr
+    if case == "model_dir_is_file":
+        assert model_dir.read_text() == "a file, not a run"
+    else:
+        assert not model_dir.exists()

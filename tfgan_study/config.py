@@ -1,6 +1,6 @@
 """The configuration of one training run: fields, defaults, validation, JSON.
 
-A `StudyConfig` holds every setting of a run. Its field names are the flag
+A `StudyConfig` contains every setting of a run. Its field names are the flag
 names of `python -m tfgan_study.train` and the keys of `config.json`, so a
 run directory can always be read back into the configuration that made it.
 
@@ -43,7 +43,7 @@ ARCHITECTURE_RESOLUTIONS = {
 }
 
 # Settings a resumed run may change, because they do not change the model's
-# mathematics (the data directory only says where the same data lies). Every
+# mathematics (the data directory only gives where the same data lies). Every
 # other difference from the stored config is rejected.
 RESUMABLE_CHANGES = (
     "tfds_data_dir",
@@ -345,7 +345,7 @@ def check_resume_compatible(
             for name in differing
         )
         raise ConfigError(
-            "The model directory holds a run with a different configuration "
+            "The model directory contains a run with a different configuration "
             f"({details}). Only {', '.join(RESUMABLE_CHANGES)} may change on "
             "resume. Use a new --model_dir for a different configuration."
         )

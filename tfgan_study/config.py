@@ -20,6 +20,12 @@ PENALTIES = ("none", "wgan_gp", "dragan", "l2")
 NORMALIZATIONS = ("none", "batch_norm", "layer_norm", "spectral_norm")
 ARCHITECTURES = ("sndcgan", "resnet_cifar", "resnet19")
 STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+# Keras dtype policies. Variables stay float32 in each, and the mixed ones
+# compute convolutions and matrix products in 16 bits.
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# `auto` compiles the step with XLA only where it was measured to help; see
+# `use_xla`.
+JIT_COMPILE = ("auto", "true", "false")
 
 # The TF-Hub module of TF-GAN's Inception network (the 2015-12-05 graph that
 # the study's frozen evaluation graph holds).
@@ -54,6 +60,7 @@ RESUMABLE_CHANGES = (
     "eval_model",
     "num_eval_samples",
     "strategy",
+    "jit_compile",
 )
 
 
@@ -87,6 +94,9 @@ class StudyConfig:
       z_dim: Size of the latent vector, drawn uniformly from [-1, 1].
       seed: The seed from which every random stream of the run derives.
       strategy: One of `STRATEGIES`.
+      precision: Keras dtype policy of both networks, one of `PRECISIONS`.
+      jit_compile: Whether the training step is compiled with XLA, one of
+        `JIT_COMPILE`.
       checkpoint_every_steps: Checkpoint cadence in steps; 0 turns it off
         (the final step is still saved).
       eval_every_steps: Evaluation cadence in steps; 0 turns evaluation off.
@@ -114,6 +124,8 @@ class StudyConfig:
     z_dim: int = 128
     seed: int = 0
     strategy: str = "default"
+    precision: str = "float32"
+    jit_compile: str = "auto"
     checkpoint_every_steps: int = 20000
     eval_every_steps: int = 20000
     log_every_steps: int = 100
@@ -260,6 +272,8 @@ def resolve(config: StudyConfig) -> StudyConfig:
     _check_choice("penalty", config.penalty, PENALTIES)
     _check_choice("normalization", config.normalization, NORMALIZATIONS)
     _check_choice("strategy", config.strategy, STRATEGIES)
+    _check_choice("precision", config.precision, PRECISIONS)
+    _check_choice("jit_compile", config.jit_compile, JIT_COMPILE)
 
     changes: dict[str, Any] = {}
     resolution = config.resolution
@@ -308,6 +322,24 @@ def resolve(config: StudyConfig) -> StudyConfig:
     if not resolved.eval_model:
         raise ConfigError("eval_model must name a TF-Hub handle or a path.")
     return resolved
+
+
+def use_xla(config: StudyConfig, device_type: str) -> bool:
+    """Return whether the training step is compiled with XLA.
+
+    `auto` turns XLA on only for TPUs, where every step is compiled anyway.
+    On a 2-core x86 CPU, XLA made the SNDCGAN 32x32 step slower (3.7 s against
+    2.9 s per step, `benchmarks/train_step.py --jit_compile`).
+
+    NOTE: XLA on GPUs was not measured; `auto` leaves it off there.
+
+    Args:
+      config: A resolved config.
+      device_type: `CPU`, `GPU` or `TPU`, the devices the step runs on.
+    """
+    if config.jit_compile == "auto":
+        return device_type == "TPU"
+    return config.jit_compile == "true"
 
 
 def check_divisible_batch(config: StudyConfig, num_replicas: int) -> None:

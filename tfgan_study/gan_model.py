@@ -6,6 +6,18 @@ by the global batch size, and per-model terms (L2) are divided by the number
 of replicas. The optimizers sum gradients over replicas, so the update equals
 the single-device update on the whole global batch.
 
+Precision: under `mixed_bfloat16` and `mixed_float16` the networks keep
+float32 variables and compute in 16 bits, while the logits, losses,
+penalties, spectral norm's power iteration and batch-norm statistics stay
+float32. `mixed_float16` scales the losses dynamically
+(`keras.optimizers.LossScaleOptimizer`), and a step whose scaled gradients
+overflow is skipped by the optimizer, as Keras does.
+
+NOTE: under spectral norm the discriminator's input gradients start near
+1e-10 (SNDCGAN at initialization), below float16's smallest value, so the
+WGAN-GP and DRAGAN terms see zero gradients under `mixed_float16` until they
+grow. `mixed_bfloat16` has float32's range and does not have this problem.
+
 Discriminator passes per update, and what they do to spectral norm:
 
 - The discriminator loss uses one pass over real and fake images together in
@@ -57,6 +69,28 @@ def _per_example_sum(values: tf.Tensor, global_batch_size: int) -> tf.Tensor:
     return tf.reduce_sum(values) / float(global_batch_size)
 
 
+def build_networks(
+    config: config_lib.StudyConfig, num_channels: int
+) -> tuple[keras.Model, keras.Model]:
+    """Build (generator, discriminator) under the config's dtype policy.
+
+    The global Keras policy is set only while the layers are created, so
+    other models of the process keep theirs.
+    """
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy(config.precision)
+    try:
+        return architectures.build_models(
+            config.architecture,
+            config.z_dim,
+            config.resolution,
+            num_channels,
+            config.normalization,
+        )
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+
+
 class GanModel:
     """Networks, optimizers and update steps of one configuration.
 
@@ -78,12 +112,8 @@ class GanModel:
         self.num_replicas = num_replicas
         # The initial weights, and with them the whole run, follow the seed.
         keras.utils.set_random_seed(config.seed)
-        self.generator, self.discriminator = architectures.build_models(
-            config.architecture,
-            config.z_dim,
-            config.resolution,
-            num_channels,
-            config.normalization,
+        self.generator, self.discriminator = build_networks(
+            config, num_channels
         )
         self.g_optimizer = self._create_optimizer("g_optimizer")
         self.d_optimizer = self._create_optimizer("d_optimizer")
@@ -94,13 +124,35 @@ class GanModel:
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
 
     def _create_optimizer(self, name: str) -> keras.optimizers.Optimizer:
-        return keras.optimizers.Adam(
+        adam = keras.optimizers.Adam(
             learning_rate=self.config.learning_rate,
             beta_1=self.config.beta1,
             beta_2=self.config.beta2,
             epsilon=ADAM_EPSILON,
             name=name,
         )
+        if self.config.precision == "mixed_float16":
+            return keras.optimizers.LossScaleOptimizer(adam, name=name)
+        return adam
+
+    def _apply_gradients(
+        self,
+        optimizer: keras.optimizers.Optimizer,
+        tape: tf.GradientTape,
+        loss: tf.Tensor,
+        variables: list,
+    ) -> None:
+        """Update `variables` from `loss`, scaling it under float16."""
+        output_gradients = None
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            # Seeding the backward pass with the scale gives the gradients
+            # of the scaled loss; the optimizer divides by the scale again
+            # and skips the update when they overflowed.
+            output_gradients = optimizer.scale_loss(tf.ones_like(loss))
+        gradients = tape.gradient(
+            loss, variables, output_gradients=output_gradients
+        )
+        optimizer.apply_gradients(zip(gradients, variables))
 
     def checkpoint(self) -> tf.train.Checkpoint:
         """Return a checkpoint of all the state a resumed run needs."""
@@ -175,9 +227,12 @@ class GanModel:
             d_fake = _per_example_sum(terms.d_fake, global_batch_size)
             penalty = self._penalty(inputs, fake_images)
             d_loss = d_real + d_fake + self.config.penalty_weight * penalty
-        variables = self.discriminator.trainable_variables
-        gradients = tape.gradient(d_loss, variables)
-        self.d_optimizer.apply_gradients(zip(gradients, variables))
+        self._apply_gradients(
+            self.d_optimizer,
+            tape,
+            d_loss,
+            self.discriminator.trainable_variables,
+        )
         return {
             "loss/d": d_loss,
             "loss/d_real": d_real,
@@ -194,7 +249,7 @@ class GanModel:
             )
             terms = self.loss_fn(fake_logits, fake_logits)
             g_loss = _per_example_sum(terms.g, self.config.global_batch_size)
-        variables = self.generator.trainable_variables
-        gradients = tape.gradient(g_loss, variables)
-        self.g_optimizer.apply_gradients(zip(gradients, variables))
+        self._apply_gradients(
+            self.g_optimizer, tape, g_loss, self.generator.trainable_variables
+        )
         return {"loss/g": g_loss}

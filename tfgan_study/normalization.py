@@ -19,6 +19,10 @@ Batch norm and layer norm use the study's constants, which differ from the
 Keras defaults: momentum 0.9 and epsilon 1e-5 (2e-5 in the SNDCGAN
 generator) for batch norm, and statistics over (H, W, C) with per-channel
 scale and offset and epsilon 1e-12 for layer norm.
+
+Under a mixed dtype policy, the power iteration and sigma are computed in
+float32 and only the normalized kernel is cast to the compute dtype; batch
+norm computes its statistics in float32 (Keras upcasts them).
 """
 
 import math
@@ -53,6 +57,10 @@ class SpectralNormalization(keras.layers.Layer):
     """
 
     def __init__(self, layer: keras.layers.Layer, **kwargs):
+        # Without autocasting, the kernel and u read as float32 under a mixed
+        # policy, so the power iteration runs in float32; `call` casts the
+        # normalized kernel to the compute dtype itself.
+        kwargs.setdefault("autocast", False)
         super().__init__(**kwargs)
         if isinstance(layer, keras.layers.Conv2DTranspose) or not isinstance(
             layer, (keras.layers.Dense, keras.layers.Conv2D)
@@ -150,6 +158,10 @@ def layer_norm(name: str | None = None):
 
     This is TF1 `contrib.layers.layer_norm` with its default arguments, as the
     study's ResNet discriminators used it: one group over all channels, and
-    its variance epsilon of 1e-12.
+    its variance epsilon of 1e-12. The layer computes in float32 under every
+    dtype policy, because 1e-12 is below float16's smallest value and Keras's
+    group normalization does not upcast its inputs itself (Keras 3.15).
     """
-    return keras.layers.GroupNormalization(groups=1, epsilon=1e-12, name=name)
+    return keras.layers.GroupNormalization(
+        groups=1, epsilon=1e-12, dtype="float32", name=name
+    )

@@ -24,6 +24,8 @@ _CHOICES = {
     "penalty": config_lib.PENALTIES,
     "normalization": config_lib.NORMALIZATIONS,
     "strategy": config_lib.STRATEGIES,
+    "precision": config_lib.PRECISIONS,
+    "jit_compile": config_lib.JIT_COMPILE,
 }
 _HELP = {
     "dataset": "A TFDS name (cifar10, fashion_mnist, mnist, celeb_a_hq/128, "
@@ -48,6 +50,10 @@ _HELP = {
     "log_every_steps": "Status-line period in steps; 0 turns it off.",
     "num_eval_samples": "Generated and reference images for FID and KID; "
     "defaults to 10000 (3000 for CelebA-HQ).",
+    "precision": "Keras dtype policy of both networks; losses, penalties, "
+    "spectral norm and metrics stay float32",
+    "jit_compile": "Compile the training step with XLA; auto uses it only on "
+    "TPUs",
     "eval_model": "TF-Hub handle or SavedModel path of the feature network.",
 }
 

@@ -193,31 +193,51 @@ class _Progress:
         return text, perf
 
 
+def _device_type(strategy: tf.distribute.Strategy) -> str:
+    """Return `TPU`, `GPU` or `CPU`: the kind of device the step runs on."""
+    if isinstance(strategy, tf.distribute.TPUStrategy):
+        return "TPU"
+    if tf.config.list_logical_devices("GPU"):
+        return "GPU"
+    return "CPU"
+
+
 def _make_step_functions(strategy, model: gan_model.GanModel):
+    """Return the compiled (d_step, d_and_g_step) of `model` under `strategy`.
+
+    With XLA on (`config.use_xla`), each replica's update is compiled as one
+    XLA cluster; the reduction across replicas stays outside it.
+    """
+    use_xla = config_lib.use_xla(model.config, _device_type(strategy))
+    if use_xla:
+        logging.info("Compiling the training step with XLA.")
+
     def reduce(values):
         return {
             name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
             for name, value in values.items()
         }
 
+    @tf.function(jit_compile=use_xla)
+    def d_replica_step(batch):
+        return model.discriminator_step(gan_model.StepInputs(**batch))
+
+    @tf.function(jit_compile=use_xla)
+    def d_and_g_replica_step(batch):
+        batch = gan_model.StepInputs(**batch)
+        values = model.discriminator_step(batch)
+        values.update(model.generator_step(batch))
+        return values
+
     @tf.function
     def d_step(inputs):
-        values = strategy.run(
-            lambda batch: model.discriminator_step(gan_model.StepInputs(**batch)),
-            args=(inputs,),
-        )
+        values = strategy.run(d_replica_step, args=(inputs,))
         model.step.assign_add(1)
         return reduce(values)
 
     @tf.function
     def d_and_g_step(inputs):
-        def replica_fn(batch):
-            batch = gan_model.StepInputs(**batch)
-            values = model.discriminator_step(batch)
-            values.update(model.generator_step(batch))
-            return values
-
-        values = strategy.run(replica_fn, args=(inputs,))
+        values = strategy.run(d_and_g_replica_step, args=(inputs,))
         model.step.assign_add(1)
         return reduce(values)
 

@@ -1,0 +1,453 @@
+"""Run one trial: one trainer process per seed, and the trial's outcome.
+
+A trial directory holds, for each seed s, the trainer's model directory
+`seed_<s>/`, its output `seed_<s>.log` and, once that run has ended, its
+outcome `seed_<s>.json`; `result.json` is written when the whole trial has
+ended. A rerun of an interrupted trial skips the seeds that have an outcome
+and resumes the others from their latest checkpoint (the trainer resumes on
+its own when given the same model directory).
+
+The trainer's exit status tells the outcomes apart: 0 done, 2 bad input, 3
+diverged, 4 stopped by SIGTERM after saving a checkpoint (see
+tfgan_study/train.py); anything else is a crash.
+
+Limitations: the time of a trial counts only the last run of each seed, not
+the part before an interruption. Trainers that outlive a killed search are
+stopped through the parent-death signal, which only Linux provides.
+"""
+
+import csv
+import dataclasses
+import fcntl
+import json
+import math
+import os
+import pathlib
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+from absl import logging
+from keras_tuner import errors
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_DIVERGED = 3
+EXIT_INTERRUPTED = 4
+
+# The trainer's per-evaluation table and the columns read from it (see
+# tfgan_study/run_dir.py).
+SCORES_FILE = "scores.csv"
+RESULT_FILE = "result.json"
+
+# Names a command that replaces `python -m tfgan_study.train`, split like a
+# shell command line; it receives the same flags. Tests use it to run a fast
+# stand-in trainer.
+TRAINER_ENV = "TFGAN_STUDY_TRAINER"
+
+# How often a waiting search checks whether a stop was requested.
+_POLL_SECONDS = 0.5
+
+# Runs in the child before the trainer: asks Linux to send SIGTERM when the
+# search dies (PR_SET_PDEATHSIG = 1), then replaces itself with the trainer.
+# The trainer saves a checkpoint on SIGTERM, so a killed search loses no
+# progress. The setting survives exec; the parent check closes the window in
+# which the search died before the request was made.
+_PARENT_DEATH_SIGNAL = (
+    "import ctypes, os, signal, sys\n"
+    "ctypes.CDLL(None).prctl(1, signal.SIGTERM)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(4)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+class TrialInterrupted(errors.FatalError):
+    """The search is stopping; the trial is left to a later rerun."""
+
+
+class TrainerRejectedInput(errors.FatalError):
+    """The trainer exited with status 2 for a flag shared by every trial.
+
+    The searched values are validated before the search starts, so a bad
+    input reported by the trainer (missing data, feature network or a bad
+    fixed flag) would fail every trial alike; the search stops instead.
+    """
+
+
+@dataclasses.dataclass
+class SeedOutcome:
+    """How the trainer run of one seed ended.
+
+    Attributes:
+      seed: The trainer's `--seed`.
+      status: `completed`, `diverged` (non-finite loss, or no finite FID) or
+        `crashed`.
+      reason: Why the run did not complete; empty when it did.
+      fid: The lowest finite FID over the run's evaluations, or NaN.
+      kid: KID at that evaluation, or NaN.
+      inception_score: Inception Score at that evaluation, or NaN.
+      best_step: The step of that evaluation, or None.
+      seconds: Wall time of the trainer process.
+      exit_status: The trainer's exit status; negative for a signal.
+    """
+
+    seed: int
+    status: str
+    reason: str = ""
+    fid: float = math.nan
+    kid: float = math.nan
+    inception_score: float = math.nan
+    best_step: int | None = None
+    seconds: float = 0.0
+    exit_status: int | None = None
+
+
+@dataclasses.dataclass
+class TrialResult:
+    """The outcome of one trial, stored as result.json.
+
+    Attributes:
+      trial_id: keras-tuner's trial id.
+      round: The search round (0-based); None for the grid.
+      status: `completed` or `failed`.
+      reason: Why the trial failed; empty when it completed.
+      fid: Median over seeds of each seed's lowest FID (a diverged seed
+        counts as infinite); NaN when failed.
+      kid: Median KID over the completed seeds, at their lowest-FID step.
+      inception_score: Median Inception Score over the completed seeds.
+      seconds: Sum of the seeds' trainer wall times.
+      hyperparameters: The searched trainer flags and their values.
+      seeds: One `SeedOutcome` per seed run.
+      best_seed: The completed seed with the lowest FID, or None.
+    """
+
+    trial_id: str
+    round: int | None
+    status: str
+    reason: str
+    fid: float
+    kid: float
+    inception_score: float
+    seconds: float
+    hyperparameters: dict[str, Any]
+    seeds: list[SeedOutcome]
+    best_seed: int | None
+
+
+def trainer_command() -> list[str]:
+    """Return the trainer command line before the flags."""
+    override = os.environ.get(TRAINER_ENV)
+    if override:
+        return shlex.split(override)
+    return [sys.executable, "-m", "tfgan_study.train"]
+
+
+def _json_number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _float(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def write_json(path: pathlib.Path, document: dict[str, Any]) -> None:
+    """Write `document` to `path` through a temporary file and a rename."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(document, indent=2, sort_keys=True))
+    os.replace(temporary, path)
+
+
+def _outcome_to_json(outcome: SeedOutcome) -> dict[str, Any]:
+    document = dataclasses.asdict(outcome)
+    for name in ("fid", "kid", "inception_score"):
+        document[name] = _json_number(document[name])
+    return document
+
+
+def _outcome_from_json(document: dict[str, Any]) -> SeedOutcome:
+    values = dict(document)
+    for name in ("fid", "kid", "inception_score"):
+        values[name] = _float(values[name])
+    return SeedOutcome(**values)
+
+
+def save_result(trial_dir: pathlib.Path, result: TrialResult) -> None:
+    """Write result.json; non-finite numbers become null."""
+    document = dataclasses.asdict(result)
+    for name in ("fid", "kid", "inception_score"):
+        document[name] = _json_number(document[name])
+    document["seeds"] = [_outcome_to_json(seed) for seed in result.seeds]
+    write_json(trial_dir / RESULT_FILE, document)
+
+
+def load_result(trial_dir: pathlib.Path) -> TrialResult | None:
+    """Read result.json of a trial, or return None if it has none."""
+    path = trial_dir / RESULT_FILE
+    if not path.exists():
+        return None
+    document = json.loads(path.read_text())
+    for name in ("fid", "kid", "inception_score"):
+        document[name] = _float(document[name])
+    document["seeds"] = [
+        _outcome_from_json(seed) for seed in document["seeds"]
+    ]
+    return TrialResult(**document)
+
+
+def best_evaluation(model_dir: pathlib.Path) -> dict[str, Any] | None:
+    """Return the scores.csv row with the lowest finite FID, or None."""
+    path = model_dir / SCORES_FILE
+    if not path.exists():
+        return None
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    finite = [
+        row
+        for row in rows
+        if row.get("status") == "ok" and math.isfinite(_float(row["fid"]))
+    ]
+    if not finite:
+        return None
+    return min(finite, key=lambda row: float(row["fid"]))
+
+
+def _last_error(log_path: pathlib.Path) -> str:
+    """Return the last absl error line of a trainer log, else its last line."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return "no trainer output"
+    lines = [line.strip() for line in lines if line.strip()]
+    for line in reversed(lines):
+        # absl prefixes error lines with "E<date> <time> <thread> <file>] ".
+        if line.startswith("E") and "] " in line:
+            return line.split("] ", 1)[1]
+    return lines[-1] if lines else "no trainer output"
+
+
+def _flag_arguments(flags: dict[str, Any]) -> list[str]:
+    return [f"--{name}={value}" for name, value in sorted(flags.items())]
+
+
+def run_trainer(
+    model_dir: pathlib.Path,
+    log_path: pathlib.Path,
+    flags: dict[str, Any],
+    stop: threading.Event,
+) -> tuple[int, float]:
+    """Run the trainer on `flags` into `model_dir` and wait for it to end.
+
+    When `stop` is set the trainer receives SIGTERM, saves a checkpoint and
+    exits with status 4. The trainer runs in its own session, so a Ctrl-C
+    in the terminal reaches only the search, which then stops it this way.
+
+    Returns:
+      The exit status (negative for a signal) and the wall time in seconds.
+    """
+    command = trainer_command() + _flag_arguments(
+        {**flags, "model_dir": str(model_dir)}
+    )
+    if sys.platform.startswith("linux"):
+        command = [
+            sys.executable,
+            "-c",
+            _PARENT_DEATH_SIGNAL,
+            str(os.getpid()),
+        ] + command
+    # The lock is held by the trainer too (through the inherited file
+    # descriptor), so a rerun waits for a trainer that outlived its search.
+    lock_path = model_dir.parent / f".{model_dir.name}.lock"
+    with open(lock_path, "w") as lock, open(log_path, "a") as log:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logging.warning(
+                "Waiting for an earlier trainer of %s to exit.", model_dir
+            )
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        start = time.monotonic()
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            pass_fds=(lock.fileno(),),
+        )
+        terminated = False
+        while True:
+            try:
+                status = process.wait(timeout=_POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                if stop.is_set() and not terminated:
+                    process.send_signal(signal.SIGTERM)
+                    terminated = True
+    return status, time.monotonic() - start
+
+
+def run_seed(
+    trial_dir: pathlib.Path,
+    seed: int,
+    flags: dict[str, Any],
+    stop: threading.Event,
+) -> SeedOutcome:
+    """Train one seed of a trial and return how it ended.
+
+    Raises:
+      TrialInterrupted: If the trainer stopped on SIGTERM.
+      TrainerRejectedInput: If the trainer exited with status 2.
+    """
+    model_dir = trial_dir / f"seed_{seed}"
+    log_path = trial_dir / f"seed_{seed}.log"
+    status, seconds = run_trainer(
+        model_dir, log_path, {**flags, "seed": seed}, stop
+    )
+    outcome = SeedOutcome(seed=seed, status="", seconds=seconds)
+    outcome.exit_status = status
+    if status == EXIT_INTERRUPTED:
+        raise TrialInterrupted(
+            f"The trainer of {model_dir} stopped after saving a checkpoint."
+        )
+    if status == EXIT_BAD_INPUT:
+        raise TrainerRejectedInput(
+            f"The trainer rejected its input: {_last_error(log_path)} "
+            f"(log: {log_path})."
+        )
+    if status == EXIT_DIVERGED:
+        outcome.status = "diverged"
+        outcome.reason = _last_error(log_path)
+    elif status == EXIT_OK:
+        row = best_evaluation(model_dir)
+        if row is None:
+            outcome.status = "diverged"
+            outcome.reason = f"no finite FID in {model_dir / SCORES_FILE}"
+        else:
+            outcome.status = "completed"
+            outcome.fid = float(row["fid"])
+            outcome.kid = _float(row.get("kid") or None)
+            outcome.inception_score = _float(
+                row.get("inception_score") or None
+            )
+            outcome.best_step = int(row["step"])
+    else:
+        outcome.status = "crashed"
+        how = (
+            f"killed by signal {-status}"
+            if status < 0
+            else f"exit status {status}"
+        )
+        outcome.reason = f"{how}: {_last_error(log_path)}"
+    return outcome
+
+
+def _median(values: list[float]) -> float:
+    finite = [value for value in values if not math.isnan(value)]
+    return statistics.median(finite) if finite else math.nan
+
+
+def summarize(
+    trial_id: str,
+    round_index: int | None,
+    hyperparameters: dict[str, Any],
+    outcomes: list[SeedOutcome],
+    num_seeds: int,
+) -> TrialResult:
+    """Combine the seeds' outcomes into the trial's result.
+
+    Deviation: the study trained one seed per setting. With several seeds
+    the score is the median of the seeds' lowest FIDs, where a diverged seed
+    counts as infinitely bad; the trial fails when that median is infinite,
+    that is when at least half of the seeds diverged. A crashed seed fails
+    the trial, because a crash says nothing about the setting.
+    """
+    completed = [o for o in outcomes if o.status == "completed"]
+    crashed = [o for o in outcomes if o.status == "crashed"]
+    diverged = [o for o in outcomes if o.status == "diverged"]
+    fids = [outcome.fid for outcome in completed] + [math.inf] * (
+        len(diverged) + num_seeds - len(outcomes)
+    )
+    fid = statistics.median(fids) if fids else math.inf
+    status, reason = "completed", ""
+    if crashed:
+        status = "failed"
+        reason = f"seed {crashed[0].seed} crashed ({crashed[0].reason})"
+    elif not math.isfinite(fid):
+        status = "failed"
+        reason = (
+            f"diverged in {len(diverged)} of {num_seeds} seeds "
+            f"(seed {diverged[0].seed}: {diverged[0].reason})"
+        )
+    best = min(completed, key=lambda outcome: outcome.fid, default=None)
+    return TrialResult(
+        trial_id=trial_id,
+        round=round_index,
+        status=status,
+        reason=reason,
+        fid=fid if status == "completed" else math.nan,
+        kid=_median([outcome.kid for outcome in completed]),
+        inception_score=_median(
+            [outcome.inception_score for outcome in completed]
+        ),
+        seconds=sum(outcome.seconds for outcome in outcomes),
+        hyperparameters=dict(hyperparameters),
+        seeds=list(outcomes),
+        best_seed=best.seed if best else None,
+    )
+
+
+def run_trial(
+    trial_dir: pathlib.Path,
+    trial_id: str,
+    round_index: int | None,
+    hyperparameters: dict[str, Any],
+    fixed_flags: dict[str, Any],
+    seeds: list[int],
+    stop: threading.Event,
+) -> TrialResult:
+    """Train every seed of a trial and write its result.json.
+
+    Seeds run one after another. Seeds that already have an outcome file
+    from an interrupted run are not trained again. Once more than half of
+    the seeds have diverged the median is infinite whatever the others do,
+    so the remaining seeds are skipped.
+
+    Args:
+      trial_dir: The trial's directory; created if missing.
+      trial_id: keras-tuner's trial id.
+      round_index: The trial's search round, or None for the grid.
+      hyperparameters: The searched trainer flags of this trial.
+      fixed_flags: The trainer flags shared by all trials.
+      seeds: The trainer seeds to run.
+      stop: Set when the search must stop; see `run_trainer`.
+
+    Raises:
+      TrialInterrupted: If the search is stopping; rerun the trial later.
+      TrainerRejectedInput: If the trainer rejected a shared flag.
+    """
+    trial_dir.mkdir(parents=True, exist_ok=True)
+    flags = {**fixed_flags, **hyperparameters}
+    outcomes = []
+    for seed in seeds:
+        outcome_path = trial_dir / f"seed_{seed}.json"
+        if outcome_path.exists():
+            outcome = _outcome_from_json(json.loads(outcome_path.read_text()))
+        else:
+            if stop.is_set():
+                raise TrialInterrupted(f"Stopped before trial {trial_id}.")
+            outcome = run_seed(trial_dir, seed, flags, stop)
+            write_json(outcome_path, _outcome_to_json(outcome))
+        outcomes.append(outcome)
+        num_diverged = sum(o.status == "diverged" for o in outcomes)
+        if outcome.status == "crashed" or num_diverged * 2 > len(seeds):
+            break
+    result = summarize(
+        trial_id, round_index, hyperparameters, outcomes, len(seeds)
+    )
+    save_result(trial_dir, result)
+    return result

@@ -12,6 +12,7 @@ Environment:
     pid, first and last step, start and end times, exit status).
   FAKE_STEP_SECONDS: seconds per step.
   FAKE_DIVERGE_ABOVE: learning rates above it diverge (exit 3).
+  FAKE_DIVERGE_SEEDS: comma-separated seeds that diverge (exit 3).
   FAKE_CRASH_ABOVE: learning rates above it crash (exit 1).
   FAKE_NAN_FID_ABOVE: learning rates above it score a NaN FID.
   FAKE_BAD_INPUT: when set, every run exits 2.
@@ -71,7 +72,8 @@ def main():
     def finish(status, message=""):
         if message:
             # The absl error-line format the search reads reasons from.
-            sys.stderr.write(f"E1204 00:00:00.0 1 fake_trainer.py:1] {message}\n")
+            prefix = "E1204 00:00:00.0 1 fake_trainer.py:1]"
+            sys.stderr.write(f"{prefix} {message}\n")
         record.update(end=time.time(), exit_status=status)
         log = os.environ.get("FAKE_TRAINER_LOG")
         if log:
@@ -97,7 +99,10 @@ def main():
     record["last_step"] = step
     if _above(flags, "FAKE_CRASH_ABOVE"):
         finish(1, "Segmentation fault in a fake kernel.")
-    if _above(flags, "FAKE_DIVERGE_ABOVE"):
+    diverging_seeds = os.environ.get("FAKE_DIVERGE_SEEDS", "").split(",")
+    if _above(flags, "FAKE_DIVERGE_ABOVE") or (
+        flags.get("seed") in diverging_seeds
+    ):
         finish(3, "Training diverged: loss/d is nan at step 3.")
     fid = math.nan if _above(flags, "FAKE_NAN_FID_ABOVE") else _fid(flags)
     with open(model_dir / "scores.csv", "w", newline="") as file:

@@ -23,6 +23,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import shlex
 import signal
 import statistics
@@ -217,18 +218,37 @@ def best_evaluation(model_dir: pathlib.Path) -> dict[str, Any] | None:
     return min(finite, key=lambda row: float(row["fid"]))
 
 
-def _last_error(log_path: pathlib.Path) -> str:
-    """Return the last absl error line of a trainer log, else its last line."""
+# An error line that absl logging writes from Python code:
+# "E1204 21:31:28.811184 140319756651392 train.py:162] message". TensorFlow's
+# C++ lines ("E0000 00:00:... util.cc:131] ...") do not match.
+_ABSL_ERROR = re.compile(r"^E\d{4} [\d:.]+ +\d+ [\w.]+\.py:\d+\] (.*)$")
+
+
+def _log_lines(log_path: pathlib.Path) -> list[str]:
     try:
-        lines = log_path.read_text(errors="replace").splitlines()
+        text = log_path.read_text(errors="replace")
     except OSError:
-        return "no trainer output"
-    lines = [line.strip() for line in lines if line.strip()]
+        return []
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _last_error(log_path: pathlib.Path) -> str:
+    """Return a trainer log's last absl error message, else its last line."""
+    lines = _log_lines(log_path)
     for line in reversed(lines):
-        # absl prefixes error lines with "E<date> <time> <thread> <file>] ".
-        if line.startswith("E") and "] " in line:
-            return line.split("] ", 1)[1]
+        match = _ABSL_ERROR.match(line)
+        if match:
+            return match.group(1)
     return lines[-1] if lines else "no trainer output"
+
+
+def _last_line(log_path: pathlib.Path) -> str:
+    """Return the last line of a trainer log, such as a traceback's error."""
+    lines = _log_lines(log_path)
+    if not lines:
+        return "no trainer output"
+    match = _ABSL_ERROR.match(lines[-1])
+    return match.group(1) if match else lines[-1]
 
 
 def _flag_arguments(flags: dict[str, Any]) -> list[str]:
@@ -342,7 +362,7 @@ def run_seed(
             if status < 0
             else f"exit status {status}"
         )
-        outcome.reason = f"{how}: {_last_error(log_path)}"
+        outcome.reason = f"{how}: {_last_line(log_path)}"
     return outcome
 
 

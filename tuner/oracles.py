@@ -119,7 +119,8 @@ class RoundBayesianOracle(
 
     Deviation: the study used Google's internal Vizier service; this oracle
     uses keras-tuner's Gaussian process (Matern 5/2 kernel, lower confidence
-    bound with beta 2.6) with the batching described above. Trials that
+    bound with beta 2.6) with the batching described above, and minimizes
+    the bound with L-BFGS-B from the best of 1000 random points. Trials that
     failed are left out of the fit, as keras-tuner leaves them out.
 
     Args:

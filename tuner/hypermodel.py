@@ -1,9 +1,10 @@
 """The study's trials as a keras-tuner `HyperModel`.
 
-`build(hp)` declares the search space and returns the trial's trainer flags
-(the "model" of a trial is its configuration); `fit(hp, model, ...)` trains
-it in trainer processes and returns `{"fid": ...}`, named like the `fid`
-column of the trainer's scores.csv, which is the oracle's objective.
+`build(hp)` declares the search space and returns the trial's trainer
+flags, because the "model" of a trial is its configuration.
+`fit(hp, model, ...)` trains it in trainer processes and returns
+`{"fid": ...}`, the oracle's objective, named like the `fid` column of the
+trainer's scores.csv.
 """
 
 import threading

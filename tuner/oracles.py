@@ -5,16 +5,16 @@ proposed again, and a trial that was running when the search stopped is
 handed out again with the same id and values.
 
 Batch proposals (`RoundBayesianOracle`): the trials of round k are proposed
-together, when every trial of the rounds before k has ended, and the results
-of round k cannot influence any proposal of round k. The first round is drawn
-at random. Each later round fits the Gaussian process to the finite
-objectives of all earlier trials and then proposes its trials one at a time:
-each proposal minimizes keras-tuner's lower confidence bound (mean - beta *
-std), and is then added to the fit as a pending point whose objective is the
-pessimistic guess mean + std of the Gaussian process fitted to real results
-only. This is keras-tuner's own treatment of running trials; it shrinks the
-uncertainty around pending points, so one round spreads over the space
-instead of proposing the same point repeatedly.
+together, when every trial of the rounds before k has ended, so the results
+of round k cannot influence any proposal of round k. The first round is
+drawn at random. Each later round fits the Gaussian process to the finite
+objectives of all earlier trials and then proposes its trials one at a time.
+Each proposal minimizes keras-tuner's lower confidence bound
+(mean - beta * std). It then joins the fit as a pending point whose
+objective is the pessimistic guess mean + std of the Gaussian process
+fitted to real results only, which is how keras-tuner treats running
+trials. Pending points shrink the uncertainty around them, so one round
+spreads over the space instead of proposing the same point repeatedly.
 """
 
 import math
@@ -43,10 +43,10 @@ class _ResumableMixin:
 
     `Oracle.create_trial` writes the new trial's trial.json before
     oracle.json. A search killed between the two writes leaves a trial that
-    the reloaded state neither lists as running nor as ended; without this
-    recovery it would never run, and a round-based oracle would wait for it
-    forever. Saves are serialized because worker threads of one search end
-    trials concurrently and each end saves the oracle.
+    the reloaded state lists neither as running nor as ended. Without this
+    recovery the trial would never run, and a round-based oracle would wait
+    for it forever. Saves are serialized because worker threads of one
+    search end trials concurrently and each end saves the oracle.
     """
 
     @keras_tuner.synchronized
@@ -117,9 +117,9 @@ class RoundBayesianOracle(
     exactly `trials_per_round` trials, so trial i belongs to round
     i // trials_per_round.
 
-    Deviation: the study used Google's internal Vizier service; this oracle
+    Deviation: the study used Google's internal Vizier service. This oracle
     uses keras-tuner's Gaussian process (Matern 5/2 kernel, lower confidence
-    bound with beta 2.6) with the batching described above, and minimizes
+    bound with beta 2.6) with the batching described above. It minimizes
     the bound with L-BFGS-B from the best of 1000 random points. Trials that
     failed are left out of the fit, as keras-tuner leaves them out.
 

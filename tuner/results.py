@@ -1,6 +1,6 @@
 """The tables of a study report: one row per trial, selections, statistics.
 
-A row holds every trainer setting of the trial (the study's resolved
+A row contains every trainer setting of the trial (the study's resolved
 configuration with the trial's searched values), its scores, status and
 time. FIDs of rows that did not complete are NaN.
 """
@@ -47,7 +47,7 @@ def load_rows(study_dir: str) -> list[dict[str, Any]]:
     """Return one row per ended trial of the study in `study_dir`.
 
     Raises:
-      ValueError: If `study_dir` holds no study.json.
+      ValueError: If `study_dir` contains no study.json.
     """
     settings = study.load(study_dir)
     if settings is None:

@@ -74,8 +74,8 @@ def table1(hp: "keras_tuner.HyperParameters", penalty: str) -> dict[str, Any]:
       penalty: The trainer's `--penalty` of the whole search.
 
     Returns:
-      `learning_rate`, `beta1`, `beta2`, `disc_iters` and, unless the
-      penalty is none, `penalty_weight`.
+      `learning_rate`, `beta1`, `beta2`, `disc_iters` and, with a
+      penalty, `penalty_weight`.
     """
     flags = {
         "learning_rate": hp.Choice("learning_rate", TABLE1_LEARNING_RATES)
@@ -95,9 +95,10 @@ def table1(hp: "keras_tuner.HyperParameters", penalty: str) -> dict[str, Any]:
 def table2(hp: "keras_tuner.HyperParameters", penalty: str) -> dict[str, Any]:
     """Declare the Table 2 ranges on `hp` and return one trial's trainer flags.
 
-    Learning rate in [1e-5, 1e-2] on a log scale; penalty weight on a log
-    scale in [1e-4, 1e1] for L2 and [1e-1, 1e2] for WGAN-GP and DRAGAN, not
-    searched without a penalty; beta1 and beta2 uniform in [0, BETA_MAX].
+    The learning rate is in [1e-5, 1e-2] on a log scale. The penalty weight
+    is on a log scale in [1e-4, 1e1] for L2 and in [1e-1, 1e2] for WGAN-GP
+    and DRAGAN, and is not searched without a penalty. beta1 and beta2 are
+    uniform in [0, BETA_MAX].
     `disc_iters` is not searched: the study ran the search once with 1 and
     once with 5 discriminator updates per generator update.
 
@@ -178,7 +179,7 @@ def grid_values(hp: "keras_tuner.HyperParameters") -> list[dict[str, Any]]:
     """Return every combination of the `Choice`s in `hp`, in a fixed order.
 
     The first hyperparameter declared varies slowest. Raises `ValueError` if
-    `hp` holds anything but unconditional `Choice`s.
+    `hp` contains anything but unconditional `Choice`s.
     """
     import keras_tuner
 

@@ -45,7 +45,7 @@ class StudySettings:
       search_seed: Seed of the oracle's random proposals.
       trainer_flags: Trainer flags given explicitly, passed to every trial.
       trainer_config: The trainer's resolved configuration with the searched
-        flags at their defaults, so that a report knows the values of
+        flags at their defaults, from which a report reads the values of
         flags that were not given.
       tuned_flags: The trainer flags the space sets per trial.
     """

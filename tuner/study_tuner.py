@@ -2,7 +2,7 @@
 
 Three ways to run, all with the same binary:
 
-- Alone: one process holds the oracle and runs `num_workers` trials at a
+- Alone: one process keeps the oracle and runs `num_workers` trials at a
   time.
 - Chief (`KERASTUNER_TUNER_ID=chief`, with `KERASTUNER_ORACLE_IP` and
   `KERASTUNER_ORACLE_PORT`): serves the oracle over gRPC and runs no trial;
@@ -119,7 +119,7 @@ class StudyTuner(base_tuner.BaseTuner):
 
         Returns after every trial of this process has ended or been
         interrupted. Errors of the worker threads are in `errors`, and
-        `interrupted` tells whether a trainer stopped on SIGTERM.
+        `interrupted` is true when a trainer stopped on SIGTERM.
         """
         if role() == "chief":
             logging.info(

@@ -1,8 +1,8 @@
 """Run one trial: one trainer process per seed, and the trial's outcome.
 
-A trial directory holds, for each seed s, the trainer's model directory
+For each seed s, a trial directory contains the trainer's model directory
 `seed_<s>/`, its output `seed_<s>.log` and, once that run has ended, its
-outcome `seed_<s>.json`; `result.json` is written when the whole trial has
+outcome `seed_<s>.json`. `result.json` is written when the whole trial has
 ended. A rerun of an interrupted trial skips the seeds that have an outcome
 and resumes the others from their latest checkpoint (the trainer resumes on
 its own when given the same model directory).
@@ -54,7 +54,7 @@ TRAINER_ENV = "TFGAN_STUDY_TRAINER"
 # How often a waiting search checks whether a stop was requested.
 _POLL_SECONDS = 0.5
 
-# Runs in the child before the trainer: asks Linux to send SIGTERM when the
+# Runs in the child before the trainer: requests SIGTERM from Linux when the
 # search dies (PR_SET_PDEATHSIG = 1), then replaces itself with the trainer.
 # The trainer saves a checkpoint on SIGTERM, so a killed search loses no
 # progress. The setting survives exec; the parent check closes the window in
@@ -77,13 +77,13 @@ class TrainerRejectedInput(errors.FatalError):
 
     The searched values are validated before the search starts, so a bad
     input reported by the trainer (missing data, feature network or a bad
-    fixed flag) would fail every trial alike; the search stops instead.
+    fixed flag) would fail every trial alike. The search stops instead.
     """
 
 
 @dataclasses.dataclass
 class SeedOutcome:
-    """How the trainer run of one seed ended.
+    """The outcome of the trainer run of one seed.
 
     Attributes:
       seed: The trainer's `--seed`.
@@ -382,9 +382,9 @@ def summarize(
 
     Deviation: the study trained one seed per setting. With several seeds
     the score is the median of the seeds' lowest FIDs, where a diverged seed
-    counts as infinitely bad; the trial fails when that median is infinite,
-    that is when at least half of the seeds diverged. A crashed seed fails
-    the trial, because a crash says nothing about the setting.
+    counts as infinitely bad. The trial fails when that median is infinite,
+    which happens when at least half of the seeds diverged. A crashed seed
+    fails the trial, because a crash gives no information on the setting.
     """
     completed = [o for o in outcomes if o.status == "completed"]
     crashed = [o for o in outcomes if o.status == "crashed"]

@@ -150,8 +150,8 @@ def test_failed_trials_stay_out_of_the_fit(tmp_path):
     fids = iter([30.0, None, 25.0, None])
     _run_round(oracle, tuner_ids=("a", "b", "c", "d"), fid=lambda v: next(fids))
     oracle.create_trial("a")
-    # The last fit of round 1 holds the 2 finite results and the 3 pending
-    # proposals that came before the last one.
+    # The last fit of round 1 contains the 2 finite results and the 3
+    # pending proposals that came before the last one.
     assert oracle.gpr.X_train_.shape[0] == 2 + 3
     assert all(math.isfinite(y) for y in oracle.gpr.y_train_)
 

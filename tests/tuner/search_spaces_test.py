@@ -153,7 +153,7 @@ def test_grid_rejects_float_hyperparameters():
         search_spaces.grid_values(hp)
 
 
-def test_float_round_trip_is_exact_on_the_log_scale():
+def test_log_scale_round_trip_is_exact():
     hp = search_spaces.declared_space("table2", "l2")
     weight = next(p for p in hp.space if p.name == "penalty_weight")
     for value in (1e-4, 3e-3, 1.0, 10.0):

@@ -99,6 +99,7 @@ def _settings() -> study.StudySettings:
             "--eval_every_steps must be positive: trials are scored by FID. "
             "Received: 0."
         )
+
     space = _SPACE.value
     tuned = search_spaces.tuned_flags(space, config.penalty)
     for name in tuned:
@@ -107,10 +108,12 @@ def _settings() -> study.StudySettings:
                 f"--{name} is searched by --space={space}; remove it. The "
                 f"space sets {', '.join('--' + n for n in tuned)} per trial."
             )
+
     # Every trial differs from this sample only in searched values, which
     # the space keeps inside the trainer's valid ranges.
     sample = search_spaces.default_flags(space, config.penalty)
     config_lib.resolve(config.replace(**sample))
+
     names = config_lib.field_names() + ("preset", "tpu")
     trainer_flags = {
         name: flags.FLAGS[name].value

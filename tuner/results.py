@@ -117,6 +117,10 @@ def select_top(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
     A study with fewer than `MIN_TRIALS_FOR_TOP_FRACTION` completed trials
     contributes all of them; otherwise ceil(5% of them) are kept.
+
+    Deviation: the study shows the top 5% of models without saying how
+    searches are pooled. Here each study directory is cut on its own before
+    the trials are grouped by loss, penalty or normalization.
     """
     selected = []
     for study_dir in dict.fromkeys(row["study"] for row in rows):
@@ -153,6 +157,10 @@ def lowest_fid_curve(rows: list[dict[str, Any]]) -> list[float]:
 
     Failed trials count as tried. Entries before the first completed trial
     are NaN. Trial ids are keras-tuner's creation order.
+
+    Deviation: the study plots the lowest FID for a budget of trials without
+    saying in which order trials count. Here they count in the order the
+    search created them, which for Table 2 is the order of its rounds.
     """
     curve = []
     lowest = math.inf

@@ -60,7 +60,7 @@ _POSITIVE_FLAGS = (
 
 
 def _flag_error() -> str | None:
-    """Return what is wrong with the flags, checked before keras-tuner loads."""
+    """Return the error in the flags, or None; runs before keras-tuner loads."""
     if not _STUDY_DIR.value:
         return "--study_dir is required."
     if not _SPACE.value:

@@ -34,7 +34,7 @@ RESUMABLE_FLAG_CHANGES = (
 
 @dataclasses.dataclass(frozen=True)
 class StudySettings:
-    """What a search runs; stored as study.json.
+    """The settings of a search, stored as study.json.
 
     Attributes:
       space: `table1` or `table2`.

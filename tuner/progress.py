@@ -9,7 +9,7 @@ import math
 import pathlib
 
 from tuner import study
-from tuner import trial_runner
+from tuner import trial_results
 
 
 def format_duration(seconds: float) -> str:
@@ -37,7 +37,7 @@ def load_results(study_dir: str | pathlib.Path) -> list:
         return []
     results = []
     for trial_dir in sorted(directory.iterdir()):
-        result = trial_runner.load_result(trial_dir)
+        result = trial_results.load_result(trial_dir)
         if result is not None:
             results.append(result)
     return results
@@ -45,7 +45,7 @@ def load_results(study_dir: str | pathlib.Path) -> list:
 
 def trial_line(
     study_dir: str | pathlib.Path,
-    result: trial_runner.TrialResult,
+    result: trial_results.TrialResult,
     num_trials: int,
     num_workers: int,
 ) -> str:

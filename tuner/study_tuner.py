@@ -26,6 +26,7 @@ from keras_tuner.engine import trial as trial_module
 
 from tuner import progress
 from tuner import study
+from tuner import trial_results
 from tuner import trial_runner
 
 # How long a worker waits before asking again when the oracle has no trial
@@ -95,7 +96,7 @@ class StudyTuner(base_tuner.BaseTuner):
     def on_trial_end(self, trial):
         with self._end_lock:
             super().on_trial_end(trial)
-        result = trial_runner.load_result(
+        result = trial_results.load_result(
             study.trial_dir(self.study_dir, trial.trial_id)
         )
         if result is None:

@@ -17,16 +17,13 @@ stopped through the parent-death signal, which only Linux provides.
 """
 
 import csv
-import dataclasses
 import fcntl
-import json
 import math
 import os
 import pathlib
 import re
 import shlex
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -36,6 +33,8 @@ from typing import Any
 from absl import logging
 from keras_tuner import errors
 
+from tuner import trial_results
+
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_DIVERGED = 3
@@ -44,7 +43,6 @@ EXIT_INTERRUPTED = 4
 # The trainer's per-evaluation table and the columns read from it (see
 # tfgan_study/run_dir.py).
 SCORES_FILE = "scores.csv"
-RESULT_FILE = "result.json"
 
 # Names a command that replaces `python -m tfgan_study.train`, split like a
 # shell command line; it receives the same flags. Tests use it to run a fast
@@ -81,124 +79,12 @@ class TrainerRejectedInput(errors.FatalError):
     """
 
 
-@dataclasses.dataclass
-class SeedOutcome:
-    """The outcome of the trainer run of one seed.
-
-    Attributes:
-      seed: The trainer's `--seed`.
-      status: `completed`, `diverged` (non-finite loss, or no finite FID) or
-        `crashed`.
-      reason: Why the run did not complete; empty when it did.
-      fid: The lowest finite FID over the run's evaluations, or NaN.
-      kid: KID at that evaluation, or NaN.
-      inception_score: Inception Score at that evaluation, or NaN.
-      best_step: The step of that evaluation, or None.
-      seconds: Wall time of the trainer process.
-      exit_status: The trainer's exit status; negative for a signal.
-    """
-
-    seed: int
-    status: str
-    reason: str = ""
-    fid: float = math.nan
-    kid: float = math.nan
-    inception_score: float = math.nan
-    best_step: int | None = None
-    seconds: float = 0.0
-    exit_status: int | None = None
-
-
-@dataclasses.dataclass
-class TrialResult:
-    """The outcome of one trial, stored as result.json.
-
-    Attributes:
-      trial_id: keras-tuner's trial id.
-      round: The search round (0-based); None for the grid.
-      status: `completed` or `failed`.
-      reason: Why the trial failed; empty when it completed.
-      fid: Median over seeds of each seed's lowest FID (a diverged seed
-        counts as infinite); NaN when failed.
-      kid: Median KID over the completed seeds, at their lowest-FID step.
-      inception_score: Median Inception Score over the completed seeds.
-      seconds: Sum of the seeds' trainer wall times.
-      hyperparameters: The searched trainer flags and their values.
-      seeds: One `SeedOutcome` per seed run.
-      best_seed: The completed seed with the lowest FID, or None.
-    """
-
-    trial_id: str
-    round: int | None
-    status: str
-    reason: str
-    fid: float
-    kid: float
-    inception_score: float
-    seconds: float
-    hyperparameters: dict[str, Any]
-    seeds: list[SeedOutcome]
-    best_seed: int | None
-
-
 def trainer_command() -> list[str]:
     """Return the trainer command line before the flags."""
     override = os.environ.get(TRAINER_ENV)
     if override:
         return shlex.split(override)
     return [sys.executable, "-m", "tfgan_study.train"]
-
-
-def _json_number(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _float(value: Any) -> float:
-    return math.nan if value is None else float(value)
-
-
-def write_json(path: pathlib.Path, document: dict[str, Any]) -> None:
-    """Write `document` to `path` through a temporary file and a rename."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=2, sort_keys=True))
-    os.replace(temporary, path)
-
-
-def _outcome_to_json(outcome: SeedOutcome) -> dict[str, Any]:
-    document = dataclasses.asdict(outcome)
-    for name in ("fid", "kid", "inception_score"):
-        document[name] = _json_number(document[name])
-    return document
-
-
-def _outcome_from_json(document: dict[str, Any]) -> SeedOutcome:
-    values = dict(document)
-    for name in ("fid", "kid", "inception_score"):
-        values[name] = _float(values[name])
-    return SeedOutcome(**values)
-
-
-def save_result(trial_dir: pathlib.Path, result: TrialResult) -> None:
-    """Write result.json; non-finite numbers become null."""
-    document = dataclasses.asdict(result)
-    for name in ("fid", "kid", "inception_score"):
-        document[name] = _json_number(document[name])
-    document["seeds"] = [_outcome_to_json(seed) for seed in result.seeds]
-    write_json(trial_dir / RESULT_FILE, document)
-
-
-def load_result(trial_dir: pathlib.Path) -> TrialResult | None:
-    """Read result.json of a trial, or return None if it has none."""
-    path = trial_dir / RESULT_FILE
-    if not path.exists():
-        return None
-    document = json.loads(path.read_text())
-    for name in ("fid", "kid", "inception_score"):
-        document[name] = _float(document[name])
-    document["seeds"] = [
-        _outcome_from_json(seed) for seed in document["seeds"]
-    ]
-    return TrialResult(**document)
 
 
 def best_evaluation(model_dir: pathlib.Path) -> dict[str, Any] | None:
@@ -211,7 +97,8 @@ def best_evaluation(model_dir: pathlib.Path) -> dict[str, Any] | None:
     finite = [
         row
         for row in rows
-        if row.get("status") == "ok" and math.isfinite(_float(row["fid"]))
+        if row.get("status") == "ok"
+        and math.isfinite(trial_results.to_float(row["fid"]))
     ]
     if not finite:
         return None
@@ -316,7 +203,7 @@ def run_seed(
     seed: int,
     flags: dict[str, Any],
     stop: threading.Event,
-) -> SeedOutcome:
+) -> trial_results.SeedOutcome:
     """Train one seed of a trial and return how it ended.
 
     Raises:
@@ -328,7 +215,7 @@ def run_seed(
     status, seconds = run_trainer(
         model_dir, log_path, {**flags, "seed": seed}, stop
     )
-    outcome = SeedOutcome(seed=seed, status="", seconds=seconds)
+    outcome = trial_results.SeedOutcome(seed=seed, status="", seconds=seconds)
     outcome.exit_status = status
     if status == EXIT_INTERRUPTED:
         raise TrialInterrupted(
@@ -350,8 +237,8 @@ def run_seed(
         else:
             outcome.status = "completed"
             outcome.fid = float(row["fid"])
-            outcome.kid = _float(row.get("kid") or None)
-            outcome.inception_score = _float(
+            outcome.kid = trial_results.to_float(row.get("kid") or None)
+            outcome.inception_score = trial_results.to_float(
                 row.get("inception_score") or None
             )
             outcome.best_step = int(row["step"])
@@ -366,61 +253,6 @@ def run_seed(
     return outcome
 
 
-def _median(values: list[float]) -> float:
-    finite = [value for value in values if not math.isnan(value)]
-    return statistics.median(finite) if finite else math.nan
-
-
-def summarize(
-    trial_id: str,
-    round_index: int | None,
-    hyperparameters: dict[str, Any],
-    outcomes: list[SeedOutcome],
-    num_seeds: int,
-) -> TrialResult:
-    """Combine the seeds' outcomes into the trial's result.
-
-    Deviation: the study trained one seed per setting. With several seeds
-    the score is the median of the seeds' lowest FIDs, where a diverged seed
-    counts as infinitely bad. The trial fails when that median is infinite,
-    which happens when at least half of the seeds diverged. A crashed seed
-    fails the trial, because a crash gives no information on the setting.
-    """
-    completed = [o for o in outcomes if o.status == "completed"]
-    crashed = [o for o in outcomes if o.status == "crashed"]
-    diverged = [o for o in outcomes if o.status == "diverged"]
-    fids = [outcome.fid for outcome in completed] + [math.inf] * (
-        len(diverged) + num_seeds - len(outcomes)
-    )
-    fid = statistics.median(fids) if fids else math.inf
-    status, reason = "completed", ""
-    if crashed:
-        status = "failed"
-        reason = f"seed {crashed[0].seed} crashed ({crashed[0].reason})"
-    elif not math.isfinite(fid):
-        status = "failed"
-        reason = (
-            f"diverged in {len(diverged)} of {num_seeds} seeds "
-            f"(seed {diverged[0].seed}: {diverged[0].reason})"
-        )
-    best = min(completed, key=lambda outcome: outcome.fid, default=None)
-    return TrialResult(
-        trial_id=trial_id,
-        round=round_index,
-        status=status,
-        reason=reason,
-        fid=fid if status == "completed" else math.nan,
-        kid=_median([outcome.kid for outcome in completed]),
-        inception_score=_median(
-            [outcome.inception_score for outcome in completed]
-        ),
-        seconds=sum(outcome.seconds for outcome in outcomes),
-        hyperparameters=dict(hyperparameters),
-        seeds=list(outcomes),
-        best_seed=best.seed if best else None,
-    )
-
-
 def run_trial(
     trial_dir: pathlib.Path,
     trial_id: str,
@@ -429,7 +261,7 @@ def run_trial(
     fixed_flags: dict[str, Any],
     seeds: list[int],
     stop: threading.Event,
-) -> TrialResult:
+) -> trial_results.TrialResult:
     """Train every seed of a trial and write its result.json.
 
     Seeds run one after another. Seeds that already have an outcome file
@@ -456,18 +288,18 @@ def run_trial(
     for seed in seeds:
         outcome_path = trial_dir / f"seed_{seed}.json"
         if outcome_path.exists():
-            outcome = _outcome_from_json(json.loads(outcome_path.read_text()))
+            outcome = trial_results.load_outcome(outcome_path)
         else:
             if stop.is_set():
                 raise TrialInterrupted(f"Stopped before trial {trial_id}.")
             outcome = run_seed(trial_dir, seed, flags, stop)
-            write_json(outcome_path, _outcome_to_json(outcome))
+            trial_results.save_outcome(outcome_path, outcome)
         outcomes.append(outcome)
         num_diverged = sum(o.status == "diverged" for o in outcomes)
         if outcome.status == "crashed" or num_diverged * 2 > len(seeds):
             break
-    result = summarize(
+    result = trial_results.summarize(
         trial_id, round_index, hyperparameters, outcomes, len(seeds)
     )
-    save_result(trial_dir, result)
+    trial_results.save_result(trial_dir, result)
     return result

@@ -10,7 +10,7 @@ import pytest
 
 from tuner import results
 from tuner import study
-from tuner import trial_runner
+from tuner import trial_results
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -37,7 +37,7 @@ def _make_study(study_dir, loss, fids, space="table2"):
         trial_dir = study.trial_dir(study_dir, trial_id)
         trial_dir.mkdir(parents=True)
         failed = fid is None
-        outcome = trial_runner.SeedOutcome(
+        outcome = trial_results.SeedOutcome(
             seed=0,
             status="diverged" if failed else "completed",
             reason="loss/d is nan" if failed else "",
@@ -48,9 +48,9 @@ def _make_study(study_dir, loss, fids, space="table2"):
             seconds=10.0,
             exit_status=3 if failed else 0,
         )
-        trial_runner.save_result(
+        trial_results.save_result(
             trial_dir,
-            trial_runner.summarize(
+            trial_results.summarize(
                 trial_id,
                 index,
                 {"learning_rate": 1e-4 * (index + 1), "beta1": 0.5,

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from tuner import trial_results
 from tuner import trial_runner
 
 FIXED = {"training_steps": 4, "eval_every_steps": 2}
@@ -46,7 +47,7 @@ def test_completed_trial_reads_lowest_fid(tmp_path, fake_env):
     assert result.seeds[0].best_step == 4
     assert result.best_seed == 0
     assert result.round == 1
-    stored = trial_runner.load_result(tmp_path / "trial")
+    stored = trial_results.load_result(tmp_path / "trial")
     assert stored == result
     assert (tmp_path / "trial" / "seed_0" / "scores.csv").exists()
     assert (tmp_path / "trial" / "seed_0.log").exists()
@@ -131,7 +132,7 @@ def test_bad_input_stops_with_trainer_message(tmp_path, fake_env, monkeypatch):
         trial_runner.TrainerRejectedInput, match="Dataset fashion_mnist"
     ):
         _run(tmp_path)
-    assert trial_runner.load_result(tmp_path / "trial") is None
+    assert trial_results.load_result(tmp_path / "trial") is None
 
 
 def test_stop_interrupts_and_rerun_resumes(tmp_path, fake_env, monkeypatch):
@@ -145,7 +146,7 @@ def test_stop_interrupts_and_rerun_resumes(tmp_path, fake_env, monkeypatch):
             tmp_path / "trial", "0", None, VALUES, fixed, [0], stop
         )
     timer.cancel()
-    assert trial_runner.load_result(tmp_path / "trial") is None
+    assert trial_results.load_result(tmp_path / "trial") is None
     result = trial_runner.run_trial(
         tmp_path / "trial", "0", None, VALUES, fixed, [0], threading.Event()
     )

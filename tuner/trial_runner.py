@@ -7,7 +7,7 @@ ended. A rerun of an interrupted trial skips the seeds that have an outcome
 and resumes the others from their latest checkpoint (the trainer resumes on
 its own when given the same model directory).
 
-The trainer's exit status tells the outcomes apart: 0 done, 2 bad input, 3
+The trainer's exit status distinguishes the outcomes: 0 done, 2 bad input, 3
 diverged, 4 stopped by SIGTERM after saving a checkpoint (see
 tfgan_study/train.py); anything else is a crash.
 

@@ -26,9 +26,14 @@ def _make_study(study_dir, loss, fids, space="table2"):
         seeds=[0],
         search_seed=1,
         trainer_flags={"loss": loss},
-        trainer_config={"loss": loss, "penalty": "wgan_gp",
-                        "normalization": "spectral_norm", "disc_iters": 1,
-                        "dataset": "fashion_mnist", "seed": 0},
+        trainer_config={
+            "loss": loss,
+            "penalty": "wgan_gp",
+            "normalization": "spectral_norm",
+            "disc_iters": 1,
+            "dataset": "fashion_mnist",
+            "seed": 0,
+        },
         tuned_flags=["beta1", "beta2", "learning_rate", "penalty_weight"],
     )
     study.create_or_check(study_dir, settings)
@@ -53,8 +58,12 @@ def _make_study(study_dir, loss, fids, space="table2"):
             trial_results.summarize(
                 trial_id,
                 index,
-                {"learning_rate": 1e-4 * (index + 1), "beta1": 0.5,
-                 "beta2": 0.9, "penalty_weight": 10.0},
+                {
+                    "learning_rate": 1e-4 * (index + 1),
+                    "beta1": 0.5,
+                    "beta2": 0.9,
+                    "penalty_weight": 10.0,
+                },
                 [outcome],
                 1,
             ),
@@ -104,7 +113,11 @@ def test_box_statistics_of_known_values():
     rows.append({"loss": "ls", "fid": 7.0})
     statistics = results.box_statistics(rows, "loss")
     assert statistics["ns"] == {
-        "count": 5, "min": 1.0, "q1": 2.0, "median": 3.0, "q3": 4.0,
+        "count": 5,
+        "min": 1.0,
+        "q1": 2.0,
+        "median": 3.0,
+        "q3": 4.0,
         "max": 5.0,
     }
     assert statistics["ls"]["median"] == 7.0

@@ -25,6 +25,7 @@ from keras_tuner.engine import base_tuner
 from keras_tuner.engine import trial as trial_module
 
 from tuner import progress
+from tuner import search_spaces
 from tuner import study
 from tuner import trial_results
 from tuner import trial_runner
@@ -60,10 +61,11 @@ class StudyTuner(base_tuner.BaseTuner):
     """
 
     def __init__(self, oracle, hypermodel, study_dir, num_trials, num_workers):
-        if oracle.objective.name != "fid":
+        if oracle.objective.name != search_spaces.OBJECTIVE:
             raise ValueError(
-                "The oracle must minimize the fid the trials report. "
-                f"Received: objective={oracle.objective.name!r}."
+                f"The oracle must minimize {search_spaces.OBJECTIVE!r}, the "
+                "objective the trials report. Received: "
+                f"objective={oracle.objective.name!r}."
             )
         # keras-tuner prints a table per trial unless verbose is 0; this
         # search logs its own line per trial instead.

@@ -229,3 +229,16 @@ def test_objective_name_matches_scores_column():
 def test_oracles_allow_unlimited_consecutive_failures(space):
     oracle = search_lib.make_oracle(_settings(space=space))
     assert oracle.max_consecutive_failed_trials > 10**6
+
+
+def test_tuner_rejects_other_objective_name(tmp_path):
+    import keras_tuner
+
+    from tuner import study_tuner
+
+    oracle = keras_tuner.oracles.BayesianOptimizationOracle(
+        objective=keras_tuner.Objective("FID", "min"), max_trials=1
+    )
+    with pytest.raises(ValueError, match="must minimize 'fid'"):
+        study_tuner.StudyTuner(oracle, None, tmp_path, 1, 1)
+    assert not (tmp_path / study.TUNER_PROJECT).exists()

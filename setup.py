@@ -10,7 +10,9 @@ setuptools.setup(
         "Keras 3: training, evaluation, search and TF-Hub export."
     ),
     python_requires=">=3.11",
-    packages=setuptools.find_packages(include=["tfgan_study*", "hub_export*"]),
+    packages=setuptools.find_packages(
+        include=["tfgan_study*", "hub_export*", "tuner*"]
+    ),
     install_requires=[
         # Not tensorflow-cpu: tensorflow-hub pulls in tf-keras, which
         # requires the tensorflow package itself.
@@ -27,6 +29,13 @@ setuptools.setup(
         "numpy>=1.26",
         "pillow>=10",
         "tensorboard>=2.21",
+        # tuner/: keras-tuner's Gaussian-process oracle needs scikit-learn
+        # and scipy; its distributed mode needs grpcio and protobuf, which
+        # keras-tuner declares itself. matplotlib draws the report figures.
+        "keras-tuner==1.4.8",
+        "scikit-learn>=1.4",
+        "scipy>=1.13",
+        "matplotlib>=3.8",
     ],
     extras_require={
         "test": ["pytest>=8", "hypothesis>=6.100", "scipy>=1.13"],

@@ -165,6 +165,9 @@ def main(argv: list[str]) -> int:
         tf.config.experimental.enable_op_determinism()
     try:
         strategy = distribution.create_strategy(config.strategy, _TPU.value)
+        # MultiWorkerMirroredStrategy's runtime replaces the SIGTERM handler
+        # with its own, which only records the signal; take it back.
+        signal.signal(signal.SIGTERM, request_stop)
         train_lib.train_and_evaluate(
             config, _MODEL_DIR.value, strategy, lambda: stop["requested"]
         )

@@ -242,39 +242,23 @@ class CheckpointStore:
             if match
         )
 
-    def restore_latest_intact(self) -> int | None:
-        """Restore the latest checkpoint that is not damaged.
+    def find_latest_intact(self) -> tuple[int | None, list[tuple[int, str]]]:
+        """Return the latest intact step and the damaged steps after it.
 
-        Damaged later checkpoints are reported with a warning and, by the
-        chief, renamed to `.step_XXXXXXX.damaged` so that nothing picks them
-        up again; the files stay for inspection.
+        Changes nothing on disk, so callers can check a run before writing.
 
         Returns:
-          The restored step, or None when the run has no checkpoint.
+          The latest step that `damage` finds intact (None when the run has
+          no checkpoint), and (step, problem) for each later, damaged one.
 
         Raises:
-          NoIntactCheckpointError: If checkpoints exist but all are damaged;
-            nothing is renamed then.
+          NoIntactCheckpointError: If checkpoints exist but all are damaged.
         """
-        self.remove_leftovers()
         problems = []
         for step in reversed(self._step_folders()):
             problem = self.damage(step)
             if problem is None:
-                try:
-                    self.restore(step)
-                except (tf.errors.OpError, ValueError, AssertionError) as error:
-                    problem = _first_line(error)
-            if problem is None:
-                for damaged_step, _ in problems:
-                    self._set_aside(damaged_step)
-                return step
-            logging.warning(
-                "The checkpoint of step %d is damaged: %s. Falling back to "
-                "the previous checkpoint.",
-                step,
-                problem,
-            )
+                return step, problems
             problems.append((step, problem))
         if problems:
             details = "; ".join(
@@ -285,7 +269,35 @@ class CheckpointStore:
                 " Move them away to train from scratch in the same model_dir,"
                 " or use a new --model_dir."
             )
-        return None
+        return None, problems
+
+    def restore_latest_intact(self) -> int | None:
+        """Restore the latest checkpoint that is not damaged.
+
+        Each damaged later checkpoint is reported with a warning and, by the
+        chief, renamed to `.step_XXXXXXX.damaged` so that nothing picks it up
+        again; the files stay for inspection.
+
+        Returns:
+          The restored step, or None when the run has no checkpoint.
+
+        Raises:
+          NoIntactCheckpointError: If checkpoints exist but all are damaged;
+            nothing is renamed or deleted then.
+        """
+        step, problems = self.find_latest_intact()
+        for damaged_step, problem in problems:
+            logging.warning(
+                "The checkpoint of step %d is damaged: %s. Falling back to "
+                "the previous checkpoint.",
+                damaged_step,
+                problem,
+            )
+            self._set_aside(damaged_step)
+        self.remove_leftovers()
+        if step is not None:
+            self.restore(step)
+        return step
 
     def _set_aside(self, step: int) -> None:
         if not self.is_chief:

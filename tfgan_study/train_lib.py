@@ -280,6 +280,11 @@ def train_and_evaluate(
     if config.eval_every_steps and chief:
         extractor = eval_lib.load_feature_extractor(config.eval_model)
     datasets.build_train_dataset(config, info, 0, 1)
+    # Fails when every checkpoint is damaged; the restore below reports and
+    # sets aside the damaged ones once the model exists.
+    checkpoints.CheckpointStore(
+        model_dir, tf.train.Checkpoint()
+    ).find_latest_intact()
     if chief:
         prepare_model_dir(config, model_dir, info.num_channels)
     logging.info(

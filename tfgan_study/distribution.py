@@ -74,13 +74,15 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def make_any_worker(strategy: tf.distribute.Strategy) -> Callable[[bool], bool]:
-    """Return a function that tells whether any worker passed true.
+    """Return a function that combines a flag of every worker with OR.
 
     A stop request (SIGTERM) reaches one process, but under
     `MultiWorkerMirroredStrategy` every worker must take part in the final
     save, so the workers combine their flags with an all-reduce. Every other
     strategy runs in one process and returns the local flag unchanged.
     """
+    # NOTE: a TPU pod slice with several hosts runs one process per host
+    # under TPUStrategy, which this does not combine; untested here.
     if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return bool
 

@@ -61,7 +61,7 @@ def _prefix(model_dir, step):
 
 
 @pytest.mark.slow
-def test_two_workers_train_the_single_process_model(
+def test_two_workers_match_one_process(
     tmp_path, image_folder, trainer
 ):
     args = [
@@ -113,7 +113,7 @@ def test_two_workers_train_the_single_process_model(
 
 
 @pytest.mark.slow
-def test_sigterm_to_one_worker_stops_both_with_a_checkpoint(
+def test_sigterm_one_worker_stops_both(
     tmp_path, image_folder, trainer
 ):
     model_dir = tmp_path / "run"

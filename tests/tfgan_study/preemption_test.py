@@ -76,7 +76,7 @@ def test_sigterm_saves_and_exits_4(tmp_path, image_folder, trainer, strategy):
 
 
 @pytest.mark.slow
-def test_sigterm_during_startup_still_saves_and_resumes_exactly(
+def test_sigterm_during_startup_resumes_exactly(
     tmp_path, image_folder, trainer
 ):
     common = [

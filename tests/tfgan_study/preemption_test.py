@@ -1,4 +1,4 @@
-"""SIGTERM (preemption) makes the trainer save, exit 4, and resume exactly.
+"""SIGTERM (preemption) makes the trainer save a checkpoint and exit 4.
 
 The multi-worker case is in multi_worker_test.py.
 """
@@ -7,7 +7,6 @@ import pathlib
 import signal
 import time
 
-import numpy as np
 import pytest
 
 from tfgan_study import run_dir
@@ -76,12 +75,12 @@ def test_sigterm_saves_and_exits_4(tmp_path, image_folder, trainer, strategy):
 
 
 @pytest.mark.slow
-def test_sigterm_during_startup_resumes_exactly(
+def test_sigterm_during_startup_saves(
     tmp_path, image_folder, trainer
 ):
     common = [
         f"--dataset=folder:{image_folder}", *trainer.tiny_flags,
-        "--training_steps=4", "--checkpoint_every_steps=0", "--deterministic",
+        "--training_steps=4", "--checkpoint_every_steps=0",
     ]
     model_dir = tmp_path / "run"
     process = trainer.start([f"--model_dir={model_dir}", *common])
@@ -97,16 +96,3 @@ def test_sigterm_during_startup_resumes_exactly(
     status, output = trainer.run([f"--model_dir={model_dir}", *common])
     assert status == 0, output[-3000:]
     assert "Restored the checkpoint of step 1." in output
-
-    straight = tmp_path / "straight"
-    status, output = trainer.run([f"--model_dir={straight}", *common])
-    assert status == 0, output[-3000:]
-    expected = trainer.tensors(
-        str(run_dir.checkpoints_dir(straight) / "step_0000004" / "ckpt")
-    )
-    actual = trainer.tensors(
-        str(run_dir.checkpoints_dir(model_dir) / "step_0000004" / "ckpt")
-    )
-    assert expected.keys() == actual.keys()
-    for name in expected:
-        np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)

@@ -1,10 +1,17 @@
 """Checkpoints of a run: atomic saves, retention, and lookup by step.
 
 Each checkpoint lives in its own folder, `checkpoints/step_0002000/`, which
-is written under a temporary name and renamed when complete, so a crash
-never leaves a half-written checkpoint under a real name. `state.json` lists
-the FID of each evaluated checkpoint. Clean-up keeps the checkpoint with the
-lowest FID and the latest `keep_latest` ones.
+is written under a temporary name (`.step_0002000.tmp`), flushed to disk and
+renamed when complete, so a crash never leaves a half-written checkpoint
+under a real name. `state.json` lists the FID of each evaluated checkpoint.
+Clean-up keeps the checkpoint with the lowest FID and the latest
+`keep_latest` ones.
+
+Resuming goes through `restore_latest_intact`: it reads every tensor of the
+latest checkpoint (TensorFlow checks each tensor's checksum), and when a
+checkpoint is damaged (missing or truncated files, changed bytes) it logs a
+warning that names the step and the problem, sets the folder aside as
+`.step_0002000.damaged` and falls back to the previous one.
 
 A checkpoint contains both networks (with batch-norm statistics and
 spectral-norm vectors), both optimizers (slots and iteration counts) and the
@@ -14,6 +21,7 @@ step s is drawn statelessly from the seed and s.
 
 import json
 import math
+import os
 import pathlib
 import re
 import shutil
@@ -21,11 +29,35 @@ import shutil
 import tensorflow as tf
 from absl import logging
 
+from tfgan_study import config as config_lib
 from tfgan_study import run_dir
 
 _STEP_DIR = re.compile(r"^step_(\d{7})$")
+# Folders an interrupted save leaves behind: a partial write, the previous
+# copy of a step being replaced, and a non-chief worker's scratch copy.
+_LEFTOVER_DIR = re.compile(r"^\.(step_\d{7}\.(tmp|old)|worker_\d+)$")
 STATE_FILE = "state.json"
 PREFIX = "ckpt"
+
+
+class NoIntactCheckpointError(config_lib.ConfigError):
+    """Every checkpoint of a run is damaged; the message lists the problems."""
+
+
+def _sync_tree(directory: pathlib.Path) -> None:
+    """Flush the files of `directory` and the folder itself to disk."""
+    for path in directory.iterdir():
+        with open(path, "rb") as file:
+            os.fsync(file.fileno())
+    _sync_directory(directory)
+
+
+def _sync_directory(directory: pathlib.Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class CheckpointStore:
@@ -87,19 +119,34 @@ class CheckpointStore:
         return str(self.directory / run_dir.step_name(step) / PREFIX)
 
     def save(self, step: int) -> str:
-        """Write the checkpoint of `step` atomically and return its prefix."""
+        """Write the checkpoint of `step` atomically and return its prefix.
+
+        The files are flushed to disk before the rename, so that after a
+        power loss the folder under its real name holds the whole
+        checkpoint. Replacing an existing folder of the same step moves the
+        old one aside first: a crash in between leaves the earlier
+        checkpoints, never a half-written one.
+        """
         if not self.is_chief:
             scratch = self.directory / f".worker_{self.worker_index}"
             self.checkpoint.write(str(scratch / PREFIX))
             shutil.rmtree(scratch, ignore_errors=True)
             return ""
-        final = self.directory / run_dir.step_name(step)
-        temporary = self.directory / f".{run_dir.step_name(step)}.tmp"
+        name = run_dir.step_name(step)
+        final = self.directory / name
+        temporary = self.directory / f".{name}.tmp"
         shutil.rmtree(temporary, ignore_errors=True)
         self.checkpoint.write(str(temporary / PREFIX))
+        _sync_tree(temporary)
         if final.exists():
-            shutil.rmtree(final)
-        temporary.rename(final)
+            previous = self.directory / f".{name}.old"
+            shutil.rmtree(previous, ignore_errors=True)
+            final.rename(previous)
+            temporary.rename(final)
+            shutil.rmtree(previous)
+        else:
+            temporary.rename(final)
+        _sync_directory(self.directory)
         return str(final / PREFIX)
 
     def record_fid(self, step: int, fid: float) -> None:
@@ -145,6 +192,125 @@ class CheckpointStore:
         status = self.checkpoint.read(self.path(step))
         status.assert_existing_objects_matched()
 
+    def damage(self, step: int) -> str | None:
+        """Return what is wrong with checkpoint `step`, or None if intact.
+
+        Reads every tensor, so TensorFlow verifies each checksum; a missing,
+        truncated or altered file is reported.
+        """
+        folder = self.directory / run_dir.step_name(step)
+        index = folder / f"{PREFIX}.index"
+        if not index.exists():
+            return f"{index.name} is missing"
+        data_files = sorted(folder.glob(f"{PREFIX}.data-*"))
+        if not data_files:
+            return f"no {PREFIX}.data-* file"
+        match = re.search(r"-of-(\d+)$", data_files[0].name)
+        if match and len(data_files) != int(match.group(1)):
+            return (
+                f"{len(data_files)} of {int(match.group(1))} "
+                f"{PREFIX}.data-* files present"
+            )
+        try:
+            reader = tf.train.load_checkpoint(self.path(step))
+            for name in reader.get_variable_to_shape_map():
+                reader.get_tensor(name)
+        # Whatever the reader raises (DataLossError, IndexError for a short
+        # file, ...), a checkpoint that cannot be read back is damaged.
+        except Exception as error:  # pylint: disable=broad-except
+            return _first_line(error)
+        return None
+
+    def remove_leftovers(self) -> None:
+        """Delete the folders that interrupted saves left behind."""
+        if not self.is_chief or not self.directory.exists():
+            return
+        for child in sorted(self.directory.iterdir()):
+            if child.is_dir() and _LEFTOVER_DIR.match(child.name):
+                logging.warning(
+                    "Removing %s, left by an interrupted checkpoint save.",
+                    child,
+                )
+                shutil.rmtree(child, ignore_errors=True)
+
+    def _step_folders(self) -> list[int]:
+        if not self.directory.exists():
+            return []
+        return sorted(
+            int(match.group(1))
+            for match in map(_STEP_DIR.match, os.listdir(self.directory))
+            if match
+        )
+
+    def find_latest_intact(self) -> tuple[int | None, list[tuple[int, str]]]:
+        """Return the latest intact step and the damaged steps after it.
+
+        Changes nothing on disk, so callers can check a run before writing.
+
+        Returns:
+          The latest step that `damage` finds intact (None when the run has
+          no checkpoint), and (step, problem) for each later, damaged one.
+
+        Raises:
+          NoIntactCheckpointError: If checkpoints exist but all are damaged.
+        """
+        problems = []
+        for step in reversed(self._step_folders()):
+            problem = self.damage(step)
+            if problem is None:
+                return step, problems
+            problems.append((step, problem))
+        if problems:
+            details = "; ".join(
+                f"step {step}: {problem}" for step, problem in problems
+            )
+            raise NoIntactCheckpointError(
+                f"Every checkpoint in {self.directory} is damaged ({details})."
+                " Move them away to train from scratch in the same model_dir,"
+                " or use a new --model_dir."
+            )
+        return None, problems
+
+    def restore_latest_intact(self) -> int | None:
+        """Restore the latest checkpoint that is not damaged.
+
+        Each damaged later checkpoint is reported with a warning and, by the
+        chief, renamed to `.step_XXXXXXX.damaged` so that nothing picks it up
+        again; the files stay for inspection.
+
+        Returns:
+          The restored step, or None when the run has no checkpoint.
+
+        Raises:
+          NoIntactCheckpointError: If checkpoints exist but all are damaged;
+            nothing is renamed or deleted then.
+        """
+        step, problems = self.find_latest_intact()
+        for damaged_step, problem in problems:
+            logging.warning(
+                "The checkpoint of step %d is damaged: %s. Falling back to "
+                "the previous checkpoint.",
+                damaged_step,
+                problem,
+            )
+            self._set_aside(damaged_step)
+        self.remove_leftovers()
+        if step is not None:
+            self.restore(step)
+        return step
+
+    def _set_aside(self, step: int) -> None:
+        if not self.is_chief:
+            return
+        name = run_dir.step_name(step)
+        target = self.directory / f".{name}.damaged"
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            (self.directory / name).rename(target)
+        except FileNotFoundError:
+            return
+        logging.warning("Moved the damaged checkpoint of step %d to %s.", step, target)
+
     def resolve(self, selector: str | int) -> int:
         """Return the step that `best`, `latest` or a step number names.
 
@@ -179,3 +345,8 @@ class CheckpointStore:
                 f"Available steps: {', '.join(map(str, steps))}."
             )
         return step
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]

@@ -10,6 +10,7 @@
 
 import json
 import os
+from typing import Callable
 
 import tensorflow as tf
 
@@ -70,3 +71,24 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
         cluster = resolver.cluster_spec().as_dict()
         return "chief" not in cluster and resolver.task_id == 0
     return False
+
+
+def make_any_worker(strategy: tf.distribute.Strategy) -> Callable[[bool], bool]:
+    """Return a function that combines a flag of every worker with OR.
+
+    A stop request (SIGTERM) reaches one process, but under
+    `MultiWorkerMirroredStrategy` every worker must take part in the final
+    save, so the workers combine their flags with an all-reduce. Every other
+    strategy runs in one process and returns the local flag unchanged.
+    """
+    # NOTE: a TPU pod slice with several hosts runs one process per host
+    # under TPUStrategy, which this does not combine; untested here.
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return bool
+
+    @tf.function
+    def any_flag(flag):
+        per_replica = strategy.run(lambda: tf.cast(flag, tf.int32))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)
+
+    return lambda flag: bool(any_flag(tf.constant(flag)).numpy() > 0)

@@ -96,6 +96,12 @@ _DRY_RUN = flags.DEFINE_boolean(
 _TPU = flags.DEFINE_string(
     "tpu", "", "TPU name or address for --strategy=tpu; empty for a TPU VM."
 )
+_DETERMINISTIC = flags.DEFINE_boolean(
+    "deterministic",
+    False,
+    "Make TensorFlow's ops deterministic, so that a resumed run ends with "
+    "bitwise the same weights as an uninterrupted one (slower on GPU).",
+)
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -146,10 +152,6 @@ def main(argv: list[str]) -> int:
         print(config_lib.to_json(config))
         return EXIT_OK
 
-    # TensorFlow is imported here so that flag errors return quickly.
-    from tfgan_study import distribution
-    from tfgan_study import train_lib
-
     stop = {"requested": False}
 
     def request_stop(signum, frame):
@@ -157,9 +159,21 @@ def main(argv: list[str]) -> int:
         logging.warning("Received signal %d; saving a checkpoint.", signum)
         stop["requested"] = True
 
+    # Installed before the slow imports, so an early SIGTERM is not lost.
     signal.signal(signal.SIGTERM, request_stop)
+    # TensorFlow is imported here so that flag errors return quickly.
+    import tensorflow as tf
+
+    from tfgan_study import distribution
+    from tfgan_study import train_lib
+
+    if _DETERMINISTIC.value:
+        tf.config.experimental.enable_op_determinism()
     try:
         strategy = distribution.create_strategy(config.strategy, _TPU.value)
+        # MultiWorkerMirroredStrategy's runtime replaces the SIGTERM handler
+        # with its own, which only records the signal; take it back.
+        signal.signal(signal.SIGTERM, request_stop)
         train_lib.train_and_evaluate(
             config, _MODEL_DIR.value, strategy, lambda: stop["requested"]
         )

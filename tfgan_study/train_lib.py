@@ -150,11 +150,19 @@ def prepare_model_dir(
 
     Raises:
       ConfigError: If the stored run differs in a setting that changes the
-        model's mathematics; nothing is written then.
+        model's mathematics, or its images had another channel count;
+        nothing is written then.
     """
     stored = run_dir.load_config(model_dir)
     if stored is not None:
         config_lib.check_resume_compatible(stored, config)
+        stored_channels = run_dir.load_num_channels(model_dir)
+        if stored_channels != num_channels:
+            raise config_lib.ConfigError(
+                f"The run in {model_dir} was trained on images with "
+                f"{stored_channels} channels, but {config.dataset} now has "
+                f"{num_channels}. Use a new --model_dir for these images."
+            )
         logging.info("Resuming the run in %s.", model_dir)
     run_dir.save_config(model_dir, config, num_channels)
     return config
@@ -292,6 +300,11 @@ def train_and_evaluate(
     if config.eval_every_steps and chief:
         extractor = eval_lib.load_feature_extractor(config.eval_model)
     datasets.build_train_dataset(config, info, 0, 1)
+    # Fails when every checkpoint is damaged; the restore below reports and
+    # sets aside the damaged ones once the model exists.
+    checkpoints.CheckpointStore(
+        model_dir, tf.train.Checkpoint()
+    ).find_latest_intact()
     if chief:
         prepare_model_dir(config, model_dir, info.num_channels)
     logging.info(
@@ -314,10 +327,9 @@ def train_and_evaluate(
         is_chief=chief,
         worker_index=distribution.worker_index(),
     )
-    latest = store.latest_step()
-    if latest is not None:
-        logging.info("Restoring the checkpoint of step %d.", latest)
-        store.restore(latest)
+    restored = store.restore_latest_intact()
+    if restored is not None:
+        logging.info("Restored the checkpoint of step %d.", restored)
     start_step = int(model.step.numpy())
     end_step = config.training_steps
     if start_step >= end_step:
@@ -341,6 +353,7 @@ def train_and_evaluate(
         build_distributed_inputs(strategy, config, info, start_step, end_step)
     )
     d_step, d_and_g_step = _make_step_functions(strategy, model)
+    any_stop = distribution.make_any_worker(strategy)
     progress = _Progress(start_step, end_step, config.global_batch_size)
     last_values: dict[str, float] = {}
     logging.info(
@@ -357,13 +370,17 @@ def train_and_evaluate(
         done = step + 1
         _check_finite(done, values)
         last_values.update(values)
-        _after_step(
+        saved = _after_step(
             config, model_dir, model, store, evaluator, writer, progress,
             done, last_values, chief,
         )
-        if stop_requested() and done < end_step:
-            store.save(done)
-            logging.info("Stop requested: saved the checkpoint of step %d.", done)
+        # Every worker must agree to stop, because a save is collective.
+        if done < end_step and any_stop(stop_requested()):
+            if not saved:
+                store.save(done)
+            logging.warning(
+                "Stop requested: saved the checkpoint of step %d.", done
+            )
             raise TrainingInterrupted(done)
     if chief:
         logging.info(
@@ -389,8 +406,12 @@ def _after_step(
     step: int,
     values: dict[str, float],
     chief: bool,
-) -> None:
-    """Log, checkpoint and evaluate after step `step`, following the configured cadences."""
+) -> bool:
+    """Log, checkpoint and evaluate after step `step` on their cadences.
+
+    Returns:
+      Whether a checkpoint of `step` was saved.
+    """
     end_step = config.training_steps
     if config.log_every_steps and _every(step, config.log_every_steps, end_step):
         text, perf = progress.line(step, values)
@@ -413,6 +434,7 @@ def _after_step(
         _evaluate(config, model_dir, model, store, evaluator, writer, step)
     if checkpoint:
         store.prune()
+    return checkpoint
 
 
 def _evaluate(config, model_dir, model, store, evaluator, writer, step):

@@ -221,6 +221,22 @@ def summarize(records: list[dict]) -> dict:
         summary["fastest"] = {
             name: row["mode"] for name, row in best.items()
         }
+        # The ratio of the two fastest modes within each round, whose
+        # processes ran minutes apart, is less sensitive to load that
+        # changes between rounds than the ratio of medians.
+        round_ratios = []
+        for round_index in sorted({r["round"] for r in records}):
+            speeds = {
+                (r["framework"], r["mode"]): r["images_per_sec"]
+                for r in records
+                if r["round"] == round_index
+            }
+            ours = speeds.get(("tfgan_study", best["tfgan_study"]["mode"]))
+            theirs = speeds.get(("torch", best["torch"]["mode"]))
+            if ours and theirs:
+                round_ratios.append(ours / theirs)
+        summary["round_ratios"] = round_ratios
+        summary["median_round_ratio"] = statistics.median(round_ratios)
     return summary
 
 
@@ -239,7 +255,9 @@ def _format(summary: dict) -> str:
         lines.append(
             f"\nFastest tfgan_study mode ({summary['fastest']['tfgan_study']}) "
             f"/ fastest PyTorch mode ({summary['fastest']['torch']}): "
-            f"{summary['ratio']:.2f}x"
+            f"{summary['ratio']:.2f}x (ratio of medians); per round: "
+            + ", ".join(f"{ratio:.2f}" for ratio in summary["round_ratios"])
+            + f"; median per-round ratio {summary['median_round_ratio']:.2f}x"
         )
     return "\n".join(lines)
 
@@ -281,6 +299,7 @@ def main(argv: list[str]) -> None:
     for round_index in range(_ROUNDS.value):
         for command in commands:
             record = run_measurement(command)
+            record["round"] = round_index + 1
             records.append(record)
             done = len(records)
             eta = (time.time() - start) / done * (total - done)

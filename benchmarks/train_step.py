@@ -22,15 +22,14 @@ the fastest PyTorch mode.
 import json
 import os
 import pathlib
-import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 from absl import app
 from absl import flags
 from absl import logging
+
+from benchmarks import measurement
 
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Alternating rounds of all modes.")
 _STEPS = flags.DEFINE_integer("steps", 5, "Timed training steps per process.")
@@ -128,36 +127,6 @@ def time_project_step(precision: str, jit_compile: str) -> dict:
     }
 
 
-def run_measurement(command: list[str]) -> dict:
-    """Run one measuring process; return its JSON record with peak memory.
-
-    The record gains `peak_rss_mib`, the process's peak resident memory from
-    `os.wait4` (Linux reports it in KiB).
-    """
-    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile(
-        "w+"
-    ) as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr)
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        stdout.seek(0)
-        stderr.seek(0)
-        output, errors = stdout.read(), stderr.read()
-    if process.returncode != 0:
-        raise RuntimeError(
-            f"Benchmark process failed with status {process.returncode}: "
-            f"{' '.join(command)}\n{errors[-3000:]}"
-        )
-    lines = [line for line in output.splitlines() if line.startswith("{")]
-    if not lines:
-        raise RuntimeError(
-            f"Benchmark process printed no JSON record: {' '.join(command)}"
-        )
-    record = json.loads(lines[-1])
-    record["peak_rss_mib"] = round(usage.ru_maxrss / 1024, 1)
-    return record
-
-
 def _commands(torch_reference: str | None) -> list[list[str]]:
     commands = []
     for precision in _PRECISIONS.value:
@@ -187,104 +156,6 @@ def _commands(torch_reference: str | None) -> list[list[str]]:
     return commands
 
 
-def summarize(records: list[dict]) -> dict:
-    """Return per-mode medians and the ratio of the fastest modes."""
-    by_mode: dict[tuple[str, str], list[dict]] = {}
-    for record in records:
-        by_mode.setdefault((record["framework"], record["mode"]), []).append(
-            record
-        )
-    rows = []
-    for (framework, mode), group in by_mode.items():
-        rows.append(
-            {
-                "framework": framework,
-                "mode": mode,
-                "images_per_sec": statistics.median(
-                    r["images_per_sec"] for r in group
-                ),
-                "runs": [r["images_per_sec"] for r in group],
-                "peak_rss_mib": max(r["peak_rss_mib"] for r in group),
-            }
-        )
-    summary: dict = {"rows": rows}
-    best = {}
-    for framework in ("tfgan_study", "torch"):
-        candidates = [r for r in rows if r["framework"] == framework]
-        if candidates:
-            best[framework] = max(candidates, key=lambda r: r["images_per_sec"])
-    if len(best) == 2:
-        summary["ratio"] = (
-            best["tfgan_study"]["images_per_sec"]
-            / best["torch"]["images_per_sec"]
-        )
-        summary["fastest"] = {
-            name: row["mode"] for name, row in best.items()
-        }
-        # The ratio of the two fastest modes within each round, whose
-        # processes ran minutes apart, is less sensitive to load that
-        # changes between rounds than the ratio of medians.
-        round_ratios = []
-        for round_index in sorted({r["round"] for r in records}):
-            speeds = {
-                (r["framework"], r["mode"]): r["images_per_sec"]
-                for r in records
-                if r["round"] == round_index
-            }
-            ours = speeds.get(("tfgan_study", best["tfgan_study"]["mode"]))
-            theirs = speeds.get(("torch", best["torch"]["mode"]))
-            if ours and theirs:
-                round_ratios.append(ours / theirs)
-        summary["round_ratios"] = round_ratios
-        summary["median_round_ratio"] = statistics.median(round_ratios)
-    return summary
-
-
-def _format(summary: dict) -> str:
-    lines = [
-        "| framework | mode | images/s (median) | runs | peak memory (MiB) |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    for row in summary["rows"]:
-        runs = ", ".join(f"{value:.1f}" for value in row["runs"])
-        lines.append(
-            f"| {row['framework']} | {row['mode']} | "
-            f"{row['images_per_sec']:.1f} | {runs} | {row['peak_rss_mib']:.0f} |"
-        )
-    if "ratio" in summary:
-        lines.append(
-            f"\nFastest tfgan_study mode ({summary['fastest']['tfgan_study']}) "
-            f"/ fastest PyTorch mode ({summary['fastest']['torch']}): "
-            f"{summary['ratio']:.2f}x (ratio of medians); per round: "
-            + ", ".join(f"{ratio:.2f}" for ratio in summary["round_ratios"])
-            + f"; median per-round ratio {summary['median_round_ratio']:.2f}x"
-        )
-    return "\n".join(lines)
-
-
-def _plot(summary: dict, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot
-
-    rows = summary["rows"]
-    labels = [f"{row['framework']}\n{row['mode']}" for row in rows]
-    values = [row["images_per_sec"] for row in rows]
-    colors = [
-        "tab:orange" if row["framework"] == "tfgan_study" else "tab:blue"
-        for row in rows
-    ]
-    figure, axes = pyplot.subplots(figsize=(1.6 * len(rows) + 2, 4))
-    axes.bar(range(len(rows)), values, color=colors)
-    axes.set_xticks(range(len(rows)), labels, fontsize=8)
-    axes.set_ylabel("images/s (median over rounds)")
-    axes.set_title("SNDCGAN 32x32x3 training step, batch 64")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    pyplot.close(figure)
-
-
 def main(argv: list[str]) -> None:
     del argv
     if _WORKER.value:
@@ -298,7 +169,7 @@ def main(argv: list[str]) -> None:
     start = time.time()
     for round_index in range(_ROUNDS.value):
         for command in commands:
-            record = run_measurement(command)
+            record = measurement.run_measurement(command)
             record["round"] = round_index + 1
             records.append(record)
             done = len(records)
@@ -315,13 +186,14 @@ def main(argv: list[str]) -> None:
                 record["images_per_sec"],
                 record["peak_rss_mib"],
             )
-    summary = summarize(records)
+    summary = measurement.summarize(records)
     summary["records"] = records
     summary["machine"] = {"cpu_count": os.cpu_count(), "platform": sys.platform}
-    print(_format(summary))
+    print(measurement.format_summary(summary))
     if _OUTPUT.value:
-        pathlib.Path(_OUTPUT.value).write_text(json.dumps(summary, indent=2))
-        _plot(summary, str(pathlib.Path(_OUTPUT.value).with_suffix(".png")))
+        output = pathlib.Path(_OUTPUT.value)
+        output.write_text(json.dumps(summary, indent=2))
+        measurement.plot_summary(summary, str(output.with_suffix(".png")))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
-"""The step benchmark's measurement and summary, without training."""
+"""The benchmarks' measuring processes and summaries, without training."""
 
 import sys
 
 import pytest
 
-from benchmarks import train_step
+from benchmarks import measurement
 
 
 def _record(framework, mode, speed, round_index, memory=100.0):
@@ -27,7 +27,7 @@ def test_summarize_takes_medians_and_ratios():
         _record("torch", "fp32", 22.0, 3),
         _record("torch", "bf16", 2.0, 1),
     ]
-    summary = train_step.summarize(records)
+    summary = measurement.summarize(records)
     rows = {(row["framework"], row["mode"]): row for row in summary["rows"]}
     assert rows[("tfgan_study", "float32")]["images_per_sec"] == 33.0
     assert rows[("tfgan_study", "float32")]["peak_rss_mib"] == 300.0
@@ -39,12 +39,12 @@ def test_summarize_takes_medians_and_ratios():
 
 
 def test_summarize_without_torch_has_no_ratio():
-    summary = train_step.summarize([_record("tfgan_study", "float32", 30.0, 1)])
+    summary = measurement.summarize([_record("tfgan_study", "float32", 30.0, 1)])
     assert "ratio" not in summary
 
 
 def test_run_measurement_reads_record_and_memory():
-    record = train_step.run_measurement(
+    record = measurement.run_measurement(
         [sys.executable, "-c", "print('log line'); print('{\"images_per_sec\": 5}')"]
     )
     assert record["images_per_sec"] == 5
@@ -53,11 +53,11 @@ def test_run_measurement_reads_record_and_memory():
 
 def test_run_measurement_reports_failed_process():
     with pytest.raises(RuntimeError, match="status 3"):
-        train_step.run_measurement(
+        measurement.run_measurement(
             [sys.executable, "-c", "import sys; sys.exit(3)"]
         )
 
 
 def test_run_measurement_requires_json_record():
     with pytest.raises(RuntimeError, match="no JSON record"):
-        train_step.run_measurement([sys.executable, "-c", "print('no record')"])
+        measurement.run_measurement([sys.executable, "-c", "print('no record')"])

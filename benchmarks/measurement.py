@@ -131,7 +131,7 @@ def plot_summary(summary: dict, path: str) -> None:
         "tab:orange" if row["framework"] == "tfgan_study" else "tab:blue"
         for row in rows
     ]
-    figure, axes = pyplot.subplots(figsize=(1.6 * len(rows) + 2, 4))
+    figure, axes = pyplot.subplots(figsize=(max(6.0, 1.6 * len(rows) + 2), 4))
     axes.bar(range(len(rows)), values, color=colors)
     axes.set_xticks(range(len(rows)), labels, fontsize=8)
     axes.set_ylabel("images/s (median over rounds)")

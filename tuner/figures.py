@@ -14,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import pyplot  # noqa: E402 (after choosing the backend)
+from matplotlib import ticker  # noqa: E402
 
 from tuner import results  # noqa: E402
 
@@ -55,6 +56,7 @@ def lowest_fid_plot(rows: list[dict[str, Any]], path: pathlib.Path) -> None:
                 label=pathlib.Path(study_dir).name or study_dir,
             )
     axes.set_xlabel("trials tried")
+    axes.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     axes.set_ylabel("lowest FID so far")
     axes.set_title("Lowest FID for a budget of trials")
     if axes.get_legend_handles_labels()[0]:

@@ -146,7 +146,7 @@ class GanModel:
         output_gradients = None
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             # Seeding the backward pass with the scale gives the gradients
-            # of the scaled loss; the optimizer divides by the scale again
+            # of the scaled loss. The optimizer divides by the scale again
             # and skips the update when they overflowed.
             output_gradients = optimizer.scale_loss(tf.ones_like(loss))
         gradients = tape.gradient(

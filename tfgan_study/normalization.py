@@ -21,8 +21,8 @@ generator) for batch norm, and statistics over (H, W, C) with per-channel
 scale and offset and epsilon 1e-12 for layer norm.
 
 Under a mixed dtype policy, the power iteration and sigma are computed in
-float32 and only the normalized kernel is cast to the compute dtype; batch
-norm computes its statistics in float32 (Keras upcasts them).
+float32 and only the normalized kernel is cast to the compute dtype. Batch
+norm computes its statistics in float32, because Keras upcasts them.
 """
 
 import math

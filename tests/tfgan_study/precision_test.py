@@ -57,8 +57,8 @@ def test_mixed_step_trains_with_float32_state(
     )
     before = [v.numpy().copy() for v in model.discriminator.trainable_variables]
     # Float16's dynamic loss scale starts at 2^15 and halves after each
-    # update whose gradients overflow, which Keras skips; so the steps run
-    # until the discriminator's weights move, for at most 12 steps.
+    # update whose gradients overflow, and Keras skips those updates. So the
+    # steps run until the discriminator's weights move, for at most 12.
     for step in range(12):
         values = d_and_g_step(_step_inputs(config, step))
         for name, value in values.items():

@@ -122,7 +122,7 @@ class CheckpointStore:
         """Write the checkpoint of `step` atomically and return its prefix.
 
         The files are flushed to disk before the rename, so that after a
-        power loss the folder under its real name holds the whole
+        power loss the folder under its real name contains the whole
         checkpoint. Replacing an existing folder of the same step moves the
         old one aside first: a crash in between leaves the earlier
         checkpoints, never a half-written one.
@@ -274,9 +274,9 @@ class CheckpointStore:
     def restore_latest_intact(self) -> int | None:
         """Restore the latest checkpoint that is not damaged.
 
-        Each damaged later checkpoint is reported with a warning and, by the
-        chief, renamed to `.step_XXXXXXX.damaged` so that nothing picks it up
-        again; the files stay for inspection.
+        Each damaged later checkpoint is reported with a warning. The chief
+        renames it to `.step_XXXXXXX.damaged`, so nothing picks it up again
+        and the files stay for inspection.
 
         Returns:
           The restored step, or None when the run has no checkpoint.

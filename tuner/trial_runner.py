@@ -9,7 +9,7 @@ its own when given the same model directory).
 
 The trainer's exit status distinguishes the outcomes: 0 done, 2 bad input, 3
 diverged, 4 stopped by SIGTERM after saving a checkpoint (see
-tfgan_study/train.py); anything else is a crash.
+tfgan_study/train.py). Any other status is a crash.
 
 Limitations: the time of a trial counts only the last run of each seed, not
 the part before an interruption. Trainers that outlive a killed search are

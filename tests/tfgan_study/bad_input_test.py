@@ -1,9 +1,9 @@
 """Bad input a user can give the trainer and the sampler, case by case.
 
-Each case checks the exit status 2, that the message names the problem (and
-lists the valid choices where there are some), and that no file under the
-test's folder changed: the images, an existing run and its checkpoints are
-hashed before and after.
+Each case checks the exit status 2 and that the message names the problem,
+listing the valid choices where there are some. It also checks that no file
+under the test's folder changed, by hashing the images, an existing run and
+its checkpoints before and after.
 
 The trainer's `main` runs in this process (flags parsed as the binary
 parses them); the sampler, whose flags share names with the trainer's, and
@@ -282,7 +282,7 @@ def _damage_every_checkpoint(model_dir):
 
 
 # (change to the copied run, extra flags, message): a model directory that
-# holds another run, or a run the trainer cannot continue.
+# contains another run, or a run the trainer cannot continue.
 _RUN_CASES = {
     "other_loss": (
         None, ["--loss=hinge", "--learning_rate=0.001"],

@@ -1,9 +1,9 @@
 """Exact resume after SIGKILL, and fallback from a damaged latest checkpoint.
 
 A kill loses the steps since the last checkpoint, yet the resumed run ends
-with bitwise the weights of an uninterrupted one: the data order and every
-random value of a step are functions of (seed, step), and the checkpoint
-contains every counter, both optimizers, the spectral-norm vectors and the
+with bitwise the weights of an uninterrupted one. That holds because the data
+order and every random value of a step are functions of (seed, step), and
+the checkpoint contains every counter, both optimizers, the spectral-norm vectors and the
 batch-norm statistics.
 """
 

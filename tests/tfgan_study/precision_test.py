@@ -84,6 +84,15 @@ def test_unknown_precision_names_choices():
         assert choice in message
 
 
+def test_unknown_jit_compile_names_choices():
+    with pytest.raises(config_lib.ConfigError) as raised:
+        _config(jit_compile="yes")
+    message = str(raised.value)
+    assert "'yes'" in message
+    for choice in config_lib.JIT_COMPILE:
+        assert choice in message
+
+
 def test_resume_rejects_precision_change():
     stored = _config()
     with pytest.raises(config_lib.ConfigError, match="precision"):

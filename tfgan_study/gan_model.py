@@ -29,6 +29,13 @@ Discriminator passes per update, and what they do to spectral norm:
   penalty inputs and of the fake batch). Deviation: compare_gan called every
   pass in training mode, which advanced spectral norm's u two or three times
   per step; here those passes run with `training=False` under spectral norm.
+
+A step that ends with a generator update runs the generator forward once for
+both updates (`discriminator_and_generator_step`). The discriminator update
+does not change the generator's weights, so a second pass on the same
+latents would return the same images. Batch norm's moving averages are then
+moved a second time by the same batch statistics, which leaves them where
+two passes would.
 """
 
 from typing import NamedTuple
@@ -39,6 +46,7 @@ import tensorflow as tf
 from tfgan_study import architectures
 from tfgan_study import config as config_lib
 from tfgan_study import losses
+from tfgan_study import normalization
 from tfgan_study import penalties
 
 # The TF1 Adam default that the study's code used (Keras defaults to 1e-7).
@@ -91,6 +99,16 @@ def build_networks(
         keras.mixed_precision.set_dtype_policy(previous)
 
 
+def _all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Return the layers of `model` and of the models nested in it."""
+    layers = []
+    for layer in model.layers:
+        layers.append(layer)
+        if isinstance(layer, keras.Model):
+            layers.extend(_all_layers(layer))
+    return layers
+
+
 class GanModel:
     """Networks, optimizers and update steps of one configuration.
 
@@ -121,6 +139,11 @@ class GanModel:
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.loss_fn = losses.get(config.loss)
         self.l2_kernels = penalties.l2_kernels(self.discriminator)
+        self.generator_batch_norms = [
+            layer
+            for layer in _all_layers(self.generator)
+            if isinstance(layer, normalization.BatchNormalization)
+        ]
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
 
     def _create_optimizer(self, name: str) -> keras.optimizers.Optimizer:
@@ -215,8 +238,13 @@ class GanModel:
 
     def discriminator_step(self, inputs: StepInputs) -> dict[str, tf.Tensor]:
         """Run one discriminator update; return this replica's loss shares."""
-        global_batch_size = self.config.global_batch_size
         fake_images = self.generator(inputs.z, training=True)
+        return self._discriminator_update(inputs, fake_images)
+
+    def _discriminator_update(
+        self, inputs: StepInputs, fake_images: tf.Tensor
+    ) -> dict[str, tf.Tensor]:
+        global_batch_size = self.config.global_batch_size
         fake_images = tf.stop_gradient(fake_images)
         with tf.GradientTape() as tape:
             real_logits, fake_logits = self.d_logits_for_update(
@@ -244,12 +272,41 @@ class GanModel:
         """Run one generator update with the step's latents."""
         with tf.GradientTape() as tape:
             fake_images = self.generator(inputs.z, training=True)
-            fake_logits = self.discriminator(
-                fake_images, training=self._secondary_pass_training()
-            )
-            terms = self.loss_fn(fake_logits, fake_logits)
-            g_loss = _per_example_sum(terms.g, self.config.global_batch_size)
+            g_loss = self._generator_loss(fake_images)
         self._apply_gradients(
             self.g_optimizer, tape, g_loss, self.generator.trainable_variables
         )
         return {"loss/g": g_loss}
+
+    def _generator_loss(self, fake_images: tf.Tensor) -> tf.Tensor:
+        fake_logits = self.discriminator(
+            fake_images, training=self._secondary_pass_training()
+        )
+        terms = self.loss_fn(fake_logits, fake_logits)
+        return _per_example_sum(terms.g, self.config.global_batch_size)
+
+    def discriminator_and_generator_step(
+        self, inputs: StepInputs
+    ) -> dict[str, tf.Tensor]:
+        """Run a discriminator update, then a generator update, on one batch.
+
+        The result equals `discriminator_step` followed by `generator_step`,
+        with one generator forward pass instead of two.
+        """
+        with tf.GradientTape() as g_tape:
+            fake_images = self.generator(inputs.z, training=True)
+        values = self._discriminator_update(inputs, fake_images)
+        for layer in self.generator_batch_norms:
+            layer.repeat_moving_average_update()
+        # The tape records again, so the generator's gradient flows through
+        # the images of the first pass into the updated discriminator.
+        with g_tape:
+            g_loss = self._generator_loss(fake_images)
+        self._apply_gradients(
+            self.g_optimizer,
+            g_tape,
+            g_loss,
+            self.generator.trainable_variables,
+        )
+        values["loss/g"] = g_loss
+        return values

@@ -26,6 +26,7 @@ norm computes its statistics in float32, because Keras upcasts them.
 """
 
 import math
+import threading
 
 import keras
 import tensorflow as tf
@@ -141,6 +142,59 @@ class SpectralNormalization(keras.layers.Layer):
         return self.layer.compute_output_shape(input_shape)
 
 
+class BatchNormalization(keras.layers.BatchNormalization):
+    """Keras batch norm that can repeat its last moving-average update.
+
+    The trainer runs the generator forward once for both updates of a step
+    (`GanModel.discriminator_and_generator_step`), where a second forward
+    pass on the same latents would compute the same batch statistics and
+    move the averages a second time. `repeat_moving_average_update` applies
+    that second update with the same expression Keras uses, so the averages
+    end where two forward passes would leave them.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._last_moments = {}
+
+    @staticmethod
+    def _call_site() -> tuple[int, int]:
+        # MirroredStrategy traces each replica's step in its own thread on
+        # the same layer, so the moments are kept per thread and graph.
+        graph = tf.compat.v1.get_default_graph()
+        return threading.get_ident(), id(graph)
+
+    def _moments(self, inputs, mask):
+        moments = super()._moments(inputs, mask)
+        self._last_moments[self._call_site()] = moments
+        return moments
+
+    def repeat_moving_average_update(self) -> None:
+        """Move the averages once more by the last training call's moments.
+
+        Call it in the same traced function and thread as that call.
+
+        Raises:
+          RuntimeError: No training-mode call preceded it.
+        """
+        moments = self._last_moments.pop(self._call_site(), None)
+        if moments is None:
+            raise RuntimeError(
+                f"{self.name}: repeat_moving_average_update needs a "
+                "training-mode call before it, in the same function."
+            )
+        mean, variance = moments
+        moving_mean = keras.ops.cast(self.moving_mean, mean.dtype)
+        moving_variance = keras.ops.cast(self.moving_variance, variance.dtype)
+        self.moving_mean.assign(
+            moving_mean * self.momentum + mean * (1.0 - self.momentum)
+        )
+        self.moving_variance.assign(
+            moving_variance * self.momentum
+            + variance * (1.0 - self.momentum)
+        )
+
+
 def batch_norm(epsilon: float = 1e-5, name: str | None = None):
     """Return batch norm with the study's decay 0.9 over the last axis.
 
@@ -148,7 +202,7 @@ def batch_norm(epsilon: float = 1e-5, name: str | None = None):
     devices normalizes over the global batch, as one device would. With one
     replica this changes nothing.
     """
-    return keras.layers.BatchNormalization(
+    return BatchNormalization(
         momentum=0.9, epsilon=epsilon, synchronized=True, name=name
     )
 

@@ -232,10 +232,9 @@ def _make_step_functions(strategy, model: gan_model.GanModel):
 
     @tf.function(jit_compile=use_xla)
     def d_and_g_replica_step(batch):
-        batch = gan_model.StepInputs(**batch)
-        values = model.discriminator_step(batch)
-        values.update(model.generator_step(batch))
-        return values
+        return model.discriminator_and_generator_step(
+            gan_model.StepInputs(**batch)
+        )
 
     @tf.function
     def d_step(inputs):

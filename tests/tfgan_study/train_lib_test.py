@@ -149,15 +149,18 @@ def test_divergence_keeps_last_good_checkpoint(tmp_path, monkeypatch):
     folder = _write_folder(tmp_path / "images")
     config = _config(folder, training_steps=6)
     model_dir = str(tmp_path / "run")
-    original = gan_model.GanModel.discriminator_step
+    # Both step functions reach the discriminator update through this method.
+    original = gan_model.GanModel._discriminator_update
 
-    def failing_step(self, inputs):
-        values = original(self, inputs)
+    def failing_step(self, inputs, fake_images):
+        values = original(self, inputs, fake_images)
         bad = tf.where(self.step >= 3, np.nan, 0.0)
         values["loss/d"] = values["loss/d"] + tf.cast(bad, tf.float32)
         return values
 
-    monkeypatch.setattr(gan_model.GanModel, "discriminator_step", failing_step)
+    monkeypatch.setattr(
+        gan_model.GanModel, "_discriminator_update", failing_step
+    )
     with pytest.raises(train_lib.TrainingDiverged, match="loss/d became nan at step 4"):
         train_lib.train_and_evaluate(config, model_dir, tf.distribute.get_strategy())
     steps = sorted(p.name for p in run_dir.checkpoints_dir(model_dir).iterdir()

@@ -13,11 +13,12 @@ match the restored networks (nothing written).
 """
 
 import pathlib
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
+
+from tfgan_study import cli
 
 _MODEL_DIR = flags.DEFINE_string(
     "model_dir", None, "Directory of the trained run."
@@ -39,15 +40,6 @@ flags.mark_flags_as_required(["model_dir", "export_dir"])
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_VERIFICATION_FAILED = 3
-
-
-def _parse_flags(argv: list[str]) -> list[str]:
-    """Parse flags. A malformed or missing flag exits with status 2."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        sys.stderr.write(f"Invalid flag: {error}\nSee --helpfull.\n")
-        sys.exit(EXIT_BAD_INPUT)
 
 
 def _path_error() -> str | None:
@@ -109,7 +101,7 @@ def main(argv: list[str]) -> int:
 
 
 def run() -> None:
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=cli.parse_flags)
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ module without a usable generator).
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
+
+from tfgan_study import cli
 
 _MODULE = flags.DEFINE_string(
     "module", None, "SavedModel directory or TF-Hub handle of the generator."
@@ -42,15 +43,6 @@ flags.mark_flags_as_required(["module", "output"])
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
-
-
-def _parse_flags(argv: list[str]) -> list[str]:
-    """Parse flags. A malformed or missing flag exits with status 2."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        sys.stderr.write(f"Invalid flag: {error}\nSee --helpfull.\n")
-        sys.exit(EXIT_BAD_INPUT)
 
 
 def _flag_errors() -> list[str]:
@@ -108,7 +100,7 @@ def main(argv: list[str]) -> int:
 
 
 def run() -> None:
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=cli.parse_flags)
 
 
 if __name__ == "__main__":

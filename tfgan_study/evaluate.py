@@ -15,12 +15,12 @@ scored, 2 bad input.
 
 import json
 import math
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 
+from tfgan_study import cli
 from tfgan_study import config as config_lib
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "A training run to score.")
@@ -57,14 +57,6 @@ _CACHE_DIR = flags.DEFINE_string(
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
-
-
-def _parse_flags(argv: list[str]) -> list[str]:
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        sys.stderr.write(f"Invalid flag: {error}\nSee --helpfull.\n")
-        sys.exit(EXIT_BAD_INPUT)
 
 
 def _overrides() -> dict:
@@ -130,7 +122,7 @@ def main(argv: list[str]) -> int:
 
 
 def run() -> None:
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=cli.parse_flags)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,12 @@ Rerunning the same command resumes from the latest checkpoint.
 """
 
 import signal
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 
+from tfgan_study import cli
 from tfgan_study import config as config_lib
 from tfgan_study import presets
 
@@ -127,15 +127,6 @@ def config_from_flags() -> config_lib.StudyConfig:
     return config_lib.resolve(config_lib.from_dict(values, "flags"))
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-    """Parse flags; a malformed flag exits with the bad-input status 2."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        sys.stderr.write(f"Invalid flag: {error}\nSee --helpfull.\n")
-        sys.exit(EXIT_BAD_INPUT)
-
-
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         logging.error("Unexpected arguments: %s", " ".join(argv[1:]))
@@ -190,7 +181,7 @@ def main(argv: list[str]) -> int:
 
 
 def run() -> None:
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=cli.parse_flags)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,12 @@ trial without a checkpoint to export), 3 an export failed its verification.
 """
 
 import pathlib
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
+
+from tfgan_study import cli
 
 _STUDY_DIRS = flags.DEFINE_multi_string(
     "study_dir",
@@ -144,13 +145,5 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        sys.stderr.write(f"Invalid flag: {error}\nSee --helpfull.\n")
-        sys.exit(2)
-
-
 if __name__ == "__main__":
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=cli.parse_flags)

@@ -17,7 +17,6 @@ Exit status: 0 done, 2 bad input (nothing written), 4 stopped by a signal
 """
 
 import os
-import sys
 
 from absl import app
 from absl import flags
@@ -25,6 +24,7 @@ from absl import logging
 
 # Importing the trainer defines its flags here too, with the same names,
 # defaults and help text, and gives its config_from_flags.
+from tfgan_study import cli
 from tfgan_study import config as config_lib
 from tfgan_study import train as trainer
 from tuner import search_spaces
@@ -168,13 +168,5 @@ def main(argv: list[str]) -> int:
     )
 
 
-def _parse_flags(argv: list[str]) -> list[str]:
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as error:
-        sys.stderr.write(f"Invalid flag: {error}\nSee --helpfull.\n")
-        sys.exit(2)
-
-
 if __name__ == "__main__":
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=cli.parse_flags)

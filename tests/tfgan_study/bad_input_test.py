@@ -23,6 +23,7 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
+from tfgan_study import cli
 from tfgan_study import config as config_lib
 from tfgan_study import run_dir
 from tfgan_study import train
@@ -86,7 +87,7 @@ def run_main(caplog, capsys):
         flags.FLAGS.unparse_flags()
         caplog.clear()
         try:
-            argv = train._parse_flags(["train", *args])
+            argv = cli.parse_flags(["train", *args])
         except SystemExit as exit_:
             return exit_.code, capsys.readouterr().err
         try:

@@ -11,6 +11,10 @@ compiled step (`train_lib._make_step_functions`) with its inputs built
 in advance, so the input pipeline is not timed. The PyTorch side is the
 reference script given by --torch_reference, run unchanged.
 
+The trainer's step runs the generator forward once for both updates, while
+the PyTorch reference runs it once per update. `--generator_passes=1,2`
+also times this project's step with two passes, to show what sharing saves.
+
 Every measurement is its own process, so each one pays its own start-up
 outside the timed steps and reports its own peak resident memory. Rounds
 alternate between the two sides and all modes, so a change in machine load
@@ -45,6 +49,14 @@ _PRECISIONS = flags.DEFINE_list(
 _JIT_COMPILE = flags.DEFINE_list(
     "jit_compile", ["false"], "--jit_compile values to time for each precision."
 )
+_GENERATOR_PASSES = flags.DEFINE_list(
+    "generator_passes",
+    ["1"],
+    "Generator forward passes per step to time for each precision: 1 is the "
+    "trainer's step, which shares the pass between the two updates; 2 runs "
+    "the discriminator and generator updates one after the other, as the "
+    "PyTorch reference does.",
+)
 _TORCH_MODES = flags.DEFINE_list(
     "torch_modes",
     ["fp32", "bf16", "bf16_channels_last"],
@@ -63,7 +75,8 @@ _WORKER = flags.DEFINE_string(
     "worker",
     None,
     "Internal: time one mode of this project in this process and print one "
-    "JSON line, e.g. float32/false.",
+    "JSON line, e.g. float32/false/1 (precision, jit_compile, generator "
+    "passes).",
 )
 
 
@@ -81,8 +94,36 @@ def _find_torch_reference() -> str:
     )
 
 
-def time_project_step(precision: str, jit_compile: str) -> dict:
-    """Time the trainer's compiled step in this process; return the record."""
+def _two_pass_step(strategy, model, use_xla: bool):
+    """Return a step with a generator forward pass for each update."""
+    import tensorflow as tf
+
+    from tfgan_study import gan_model
+
+    @tf.function(jit_compile=use_xla)
+    def replica_step(batch):
+        inputs = gan_model.StepInputs(**batch)
+        values = model.discriminator_step(inputs)
+        values.update(model.generator_step(inputs))
+        return values
+
+    @tf.function
+    def step(inputs):
+        values = strategy.run(replica_step, args=(inputs,))
+        model.step.assign_add(1)
+        return values
+
+    return step
+
+
+def time_project_step(
+    precision: str, jit_compile: str, generator_passes: int = 1
+) -> dict:
+    """Time the trainer's compiled step in this process; return the record.
+
+    With `generator_passes=2` the step runs the two updates one after the
+    other instead, each with its own generator forward pass.
+    """
     import tfgan_study  # noqa: F401  (sets TensorFlow's oneDNN option first)
     import tensorflow as tf
 
@@ -104,7 +145,11 @@ def time_project_step(precision: str, jit_compile: str) -> dict:
     )
     strategy = tf.distribute.get_strategy()
     model = gan_model.GanModel(config, num_channels=3)
-    _, d_and_g_step = train_lib._make_step_functions(strategy, model)
+    if generator_passes == 1:
+        _, d_and_g_step = train_lib._make_step_functions(strategy, model)
+    else:
+        use_xla = config_lib.use_xla(config, train_lib._device_type(strategy))
+        d_and_g_step = _two_pass_step(strategy, model, use_xla)
     images = tf.random.stateless_uniform(
         [config.global_batch_size, 32, 32, 3], seed=[0, 0]
     )
@@ -121,7 +166,8 @@ def time_project_step(precision: str, jit_compile: str) -> dict:
     seconds = (time.perf_counter() - start) / _STEPS.value
     return {
         "framework": "tfgan_study",
-        "mode": f"{precision}/xla={jit_compile}",
+        "mode": f"{precision}/xla={jit_compile}"
+        + ("" if generator_passes == 1 else "/2 generator passes"),
         "images_per_sec": round(config.global_batch_size / seconds, 2),
         "ms_per_step": round(1000 * seconds, 1),
     }
@@ -131,17 +177,18 @@ def _commands(torch_reference: str | None) -> list[list[str]]:
     commands = []
     for precision in _PRECISIONS.value:
         for jit_compile in _JIT_COMPILE.value:
-            commands.append(
-                [
-                    sys.executable,
-                    "-m",
-                    "benchmarks.train_step",
-                    f"--worker={precision}/{jit_compile}",
-                    f"--steps={_STEPS.value}",
-                    f"--warmup={_WARMUP.value}",
-                    f"--batch={_BATCH.value}",
-                ]
-            )
+            for passes in _GENERATOR_PASSES.value:
+                commands.append(
+                    [
+                        sys.executable,
+                        "-m",
+                        "benchmarks.train_step",
+                        f"--worker={precision}/{jit_compile}/{passes}",
+                        f"--steps={_STEPS.value}",
+                        f"--warmup={_WARMUP.value}",
+                        f"--batch={_BATCH.value}",
+                    ]
+                )
     for mode in _TORCH_MODES.value:
         commands.append(
             [
@@ -159,9 +206,18 @@ def _commands(torch_reference: str | None) -> list[list[str]]:
 def main(argv: list[str]) -> None:
     del argv
     if _WORKER.value:
-        precision, _, jit_compile = _WORKER.value.partition("/")
-        print(json.dumps(time_project_step(precision, jit_compile or "false")))
+        parts = _WORKER.value.split("/")
+        precision = parts[0]
+        jit_compile = parts[1] if len(parts) > 1 else "false"
+        passes = int(parts[2]) if len(parts) > 2 else 1
+        print(json.dumps(time_project_step(precision, jit_compile, passes)))
         return
+    for passes in _GENERATOR_PASSES.value:
+        if passes not in ("1", "2"):
+            raise app.UsageError(
+                f"Invalid --generator_passes value {passes!r}; expected 1 "
+                "or 2."
+            )
     torch_reference = _find_torch_reference() if _TORCH_MODES.value else None
     commands = _commands(torch_reference)
     records = []

@@ -77,34 +77,16 @@ def _op_times(xspace_path: pathlib.Path) -> dict[str, float]:
 
 def main(argv: list[str]) -> None:
     del argv
-    import tfgan_study  # noqa: F401  (sets TensorFlow's oneDNN option first)
-    import tensorflow as tf
+    from benchmarks import sndcgan_step
 
-    from tfgan_study import config as config_lib
-    from tfgan_study import gan_model
-    from tfgan_study import train_lib
+    import tensorflow as tf
 
     if _INTER_OP_THREADS.value:
         tf.config.threading.set_inter_op_parallelism_threads(
             _INTER_OP_THREADS.value
         )
-    config = config_lib.resolve(
-        config_lib.StudyConfig(
-            dataset="cifar10",
-            architecture="sndcgan",
-            loss="ns",
-            penalty="none",
-            normalization="spectral_norm",
-            global_batch_size=_BATCH.value,
-        )
-    )
-    strategy = tf.distribute.get_strategy()
-    model = gan_model.GanModel(config, num_channels=3)
-    _, d_and_g_step = train_lib._make_step_functions(strategy, model)
-    images = tf.random.stateless_uniform(
-        [config.global_batch_size, 32, 32, 3], seed=[0, 0]
-    )
-    inputs = train_lib.step_randomness(config, tf.constant(0, tf.int64), images)
+    config, d_and_g_step = sndcgan_step.build(_BATCH.value)
+    inputs = sndcgan_step.step_inputs(config, 0)
     for _ in range(_WARMUP.value):
         float(d_and_g_step(inputs)["loss/d"])
 

@@ -94,28 +94,6 @@ def _find_torch_reference() -> str:
     )
 
 
-def _two_pass_step(strategy, model, use_xla: bool):
-    """Return a step with a generator forward pass for each update."""
-    import tensorflow as tf
-
-    from tfgan_study import gan_model
-
-    @tf.function(jit_compile=use_xla)
-    def replica_step(batch):
-        inputs = gan_model.StepInputs(**batch)
-        values = model.discriminator_step(inputs)
-        values.update(model.generator_step(inputs))
-        return values
-
-    @tf.function
-    def step(inputs):
-        values = strategy.run(replica_step, args=(inputs,))
-        model.step.assign_add(1)
-        return values
-
-    return step
-
-
 def time_project_step(
     precision: str, jit_compile: str, generator_passes: int = 1
 ) -> dict:
@@ -124,37 +102,13 @@ def time_project_step(
     With `generator_passes=2` the step runs the two updates one after the
     other instead, each with its own generator forward pass.
     """
-    import tfgan_study  # noqa: F401  (sets TensorFlow's oneDNN option first)
-    import tensorflow as tf
+    from benchmarks import sndcgan_step
 
-    from tfgan_study import config as config_lib
-    from tfgan_study import gan_model
-    from tfgan_study import train_lib
-
-    config = config_lib.resolve(
-        config_lib.StudyConfig(
-            dataset="cifar10",
-            architecture="sndcgan",
-            loss="ns",
-            penalty="none",
-            normalization="spectral_norm",
-            global_batch_size=_BATCH.value,
-            precision=precision,
-            jit_compile=jit_compile,
-        )
-    )
-    strategy = tf.distribute.get_strategy()
-    model = gan_model.GanModel(config, num_channels=3)
-    if generator_passes == 1:
-        _, d_and_g_step = train_lib._make_step_functions(strategy, model)
-    else:
-        use_xla = config_lib.use_xla(config, train_lib._device_type(strategy))
-        d_and_g_step = _two_pass_step(strategy, model, use_xla)
-    images = tf.random.stateless_uniform(
-        [config.global_batch_size, 32, 32, 3], seed=[0, 0]
+    config, d_and_g_step = sndcgan_step.build(
+        _BATCH.value, precision, jit_compile, generator_passes
     )
     inputs = [
-        train_lib.step_randomness(config, tf.constant(step, tf.int64), images)
+        sndcgan_step.step_inputs(config, step)
         for step in range(_WARMUP.value + _STEPS.value)
     ]
     for step in range(_WARMUP.value):

@@ -37,10 +37,6 @@ _OVERWRITE = flags.DEFINE_boolean(
 )
 flags.mark_flags_as_required(["model_dir", "export_dir"])
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_VERIFICATION_FAILED = 3
-
 
 def _path_error() -> str | None:
     """Return why the paths cannot work, checked before TensorFlow loads.
@@ -68,11 +64,11 @@ def _path_error() -> str | None:
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         logging.error("Unexpected arguments: %s", " ".join(argv[1:]))
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     error = _path_error()
     if error:
         logging.error("%s", error)
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
 
     # TensorFlow is imported here so that flag errors return quickly.
     from hub_export import export_lib
@@ -86,10 +82,10 @@ def main(argv: list[str]) -> int:
         )
     except (ValueError, FileExistsError) as error:
         logging.error("%s", error)
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     except export_lib.ExportVerificationError as error:
         logging.error("%s Nothing was written.", error)
-        return EXIT_VERIFICATION_FAILED
+        return cli.EXIT_VERIFICATION_FAILED
     logging.info(
         "Exported step %d (checkpoint %s) of %s to %s.",
         result.step,
@@ -97,7 +93,7 @@ def main(argv: list[str]) -> int:
         _MODEL_DIR.value,
         result.export_dir,
     )
-    return EXIT_OK
+    return cli.EXIT_OK
 
 
 def run() -> None:

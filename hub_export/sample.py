@@ -41,9 +41,6 @@ _Z_DIM = flags.DEFINE_integer(
 )
 flags.mark_flags_as_required(["module", "output"])
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-
 
 def _flag_errors() -> list[str]:
     """Return the flag errors found before TensorFlow loads."""
@@ -74,12 +71,12 @@ def _flag_errors() -> list[str]:
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         logging.error("Unexpected arguments: %s", " ".join(argv[1:]))
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     errors = _flag_errors()
     if errors:
         for message in errors:
             logging.error("%s", message)
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
 
     # TensorFlow is imported here so that flag errors return quickly.
     from hub_export import sample_lib
@@ -95,8 +92,8 @@ def main(argv: list[str]) -> int:
         )
     except ValueError as error:
         logging.error("%s", error)
-        return EXIT_BAD_INPUT
-    return EXIT_OK
+        return cli.EXIT_BAD_INPUT
+    return cli.EXIT_OK
 
 
 def run() -> None:

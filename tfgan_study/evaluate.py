@@ -55,9 +55,6 @@ _CACHE_DIR = flags.DEFINE_string(
     "defaults to ~/.cache/tfgan_study/reference_stats.",
 )
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-
 
 def _overrides() -> dict:
     values = {}
@@ -80,13 +77,13 @@ def _report(row: dict) -> None:
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         logging.error("Unexpected arguments: %s", " ".join(argv[1:]))
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     sources = [_MODEL_DIR.value, _MODULE.value, _IMAGE_FOLDER.value]
     if sum(source is not None for source in sources) != 1:
         logging.error(
             "Give exactly one of --model_dir, --module and --image_folder."
         )
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     from tfgan_study import eval_lib
 
     try:
@@ -98,7 +95,7 @@ def main(argv: list[str]) -> int:
             if not _DATASET.value:
                 logging.error("--dataset is required with --module and "
                               "--image_folder.")
-                return EXIT_BAD_INPUT
+                return cli.EXIT_BAD_INPUT
             values = dict(
                 dataset=_DATASET.value,
                 tfds_data_dir=_TFDS_DATA_DIR.value,
@@ -115,10 +112,10 @@ def main(argv: list[str]) -> int:
                 )]
     except (config_lib.ConfigError, ValueError, OSError) as error:
         logging.error("%s", error)
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     for row in rows:
         _report(row)
-    return EXIT_OK
+    return cli.EXIT_OK
 
 
 def run() -> None:

@@ -103,11 +103,6 @@ _DETERMINISTIC = flags.DEFINE_boolean(
     "bitwise the same weights as an uninterrupted one (slower on GPU).",
 )
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_DIVERGED = 3
-EXIT_INTERRUPTED = 4
-
 
 def config_from_flags() -> config_lib.StudyConfig:
     """Return the resolved config: preset values, then explicit flags."""
@@ -130,18 +125,18 @@ def config_from_flags() -> config_lib.StudyConfig:
 def main(argv: list[str]) -> int:
     if len(argv) > 1:
         logging.error("Unexpected arguments: %s", " ".join(argv[1:]))
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     if not _MODEL_DIR.value:
         logging.error("--model_dir is required.")
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     try:
         config = config_from_flags()
     except config_lib.ConfigError as error:
         logging.error("%s", error)
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     if _DRY_RUN.value:
         print(config_lib.to_json(config))
-        return EXIT_OK
+        return cli.EXIT_OK
 
     stop = {"requested": False}
 
@@ -170,14 +165,14 @@ def main(argv: list[str]) -> int:
         )
     except config_lib.ConfigError as error:
         logging.error("%s", error)
-        return EXIT_BAD_INPUT
+        return cli.EXIT_BAD_INPUT
     except train_lib.TrainingDiverged as error:
         logging.error("Training diverged: %s", error)
-        return EXIT_DIVERGED
+        return cli.EXIT_DIVERGED
     except train_lib.TrainingInterrupted as error:
         logging.warning("%s Rerun the same command to resume.", error)
-        return EXIT_INTERRUPTED
-    return EXIT_OK
+        return cli.EXIT_INTERRUPTED
+    return cli.EXIT_OK
 
 
 def run() -> None:

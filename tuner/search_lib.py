@@ -10,6 +10,7 @@ import keras_tuner
 import sklearn.exceptions
 from absl import logging
 
+from tfgan_study import cli
 from tuner import hypermodel as hypermodel_lib
 from tuner import oracles
 from tuner import progress
@@ -17,11 +18,6 @@ from tuner import search_spaces
 from tuner import study
 from tuner import study_tuner
 from tuner import trial_runner
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_BAD_INPUT = 2
-EXIT_INTERRUPTED = 4
 
 
 def make_oracle(settings: study.StudySettings) -> keras_tuner.Oracle:
@@ -62,7 +58,7 @@ def _install_stop_handlers(stop: threading.Event, chief: bool) -> None:
         del frame
         if chief:
             logging.warning("Received signal %d; the chief exits.", signum)
-            os._exit(EXIT_INTERRUPTED)
+            os._exit(cli.EXIT_INTERRUPTED)
         if stop.is_set():
             logging.warning("Received signal %d; already stopping.", signum)
             return
@@ -115,13 +111,13 @@ def run_search(
     for error in tuner.errors:
         if isinstance(error, trial_runner.TrainerRejectedInput):
             logging.error("%s", error)
-            return EXIT_BAD_INPUT
+            return cli.EXIT_BAD_INPUT
     if tuner.errors:
         logging.error("The search stopped on an error: %s", tuner.errors[0])
-        return EXIT_ERROR
+        return cli.EXIT_ERROR
     if stop.is_set() or tuner.interrupted:
         logging.warning("Search stopped. Rerun the same command to resume.")
-        return EXIT_INTERRUPTED
+        return cli.EXIT_INTERRUPTED
     results = progress.load_results(study_dir)
     completed = [r for r in results if r.status == "completed"]
     summary = f"{len(results)} trials ended, {len(completed)} completed"
@@ -129,4 +125,4 @@ def run_search(
         best = min(completed, key=lambda r: r.fid)
         summary += f"; best fid={best.fid:.4g} (trial {best.trial_id})"
     logging.info("Search finished in %s: %s.", study_dir, summary)
-    return EXIT_OK
+    return cli.EXIT_OK

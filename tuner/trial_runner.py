@@ -33,12 +33,9 @@ from typing import Any
 from absl import logging
 from keras_tuner import errors
 
+from tfgan_study import cli
 from tuner import trial_results
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_DIVERGED = 3
-EXIT_INTERRUPTED = 4
 
 # The trainer's per-evaluation table and the columns read from it (see
 # tfgan_study/run_dir.py).
@@ -217,19 +214,19 @@ def run_seed(
     )
     outcome = trial_results.SeedOutcome(seed=seed, status="", seconds=seconds)
     outcome.exit_status = status
-    if status == EXIT_INTERRUPTED:
+    if status == cli.EXIT_INTERRUPTED:
         raise TrialInterrupted(
             f"The trainer of {model_dir} stopped after saving a checkpoint."
         )
-    if status == EXIT_BAD_INPUT:
+    if status == cli.EXIT_BAD_INPUT:
         raise TrainerRejectedInput(
             f"The trainer rejected its input: {_last_error(log_path)} "
             f"(log: {log_path})."
         )
-    if status == EXIT_DIVERGED:
+    if status == cli.EXIT_DIVERGED:
         outcome.status = "diverged"
         outcome.reason = _last_error(log_path)
-    elif status == EXIT_OK:
+    elif status == cli.EXIT_OK:
         row = best_evaluation(model_dir)
         if row is None:
             outcome.status = "diverged"

@@ -184,7 +184,7 @@ def test_bad_flag_exits_2(tmp_path, run_main, monkeypatch, case):
          *_BASE_FLAGS, *args]
     )
 
-    assert status == train.EXIT_BAD_INPUT, text
+    assert status == cli.EXIT_BAD_INPUT, text
     assert message in text
     assert _tree_digest(tmp_path) == before
     assert not model_dir.exists()
@@ -238,7 +238,7 @@ def test_bad_image_folder_exits_2(tmp_path, run_main, case):
         [f"--model_dir={model_dir}", f"--dataset=folder:{folder}", *_BASE_FLAGS]
     )
 
-    assert status == train.EXIT_BAD_INPUT, text
+    assert status == cli.EXIT_BAD_INPUT, text
     assert message in text
     assert str(folder) in text
     assert _tree_digest(tmp_path) == before
@@ -252,7 +252,7 @@ def test_unknown_tfds_name_lists_known(tmp_path, run_main):
         f"--model_dir={tmp_path / 'run'}", "--dataset=fashion_mnst",
         f"--tfds_data_dir={data_dir}", *_BASE_FLAGS,
     ])
-    assert status == train.EXIT_BAD_INPUT, text
+    assert status == cli.EXIT_BAD_INPUT, text
     assert "Unknown dataset 'fashion_mnst'. Expected one of" in text
     assert "fashion_mnist" in text
     assert not (tmp_path / "run").exists()
@@ -323,7 +323,7 @@ def test_incompatible_run_exits_2(
          *_BASE_FLAGS, *args]
     )
 
-    assert status == train.EXIT_BAD_INPUT, text
+    assert status == cli.EXIT_BAD_INPUT, text
     assert message in text
     assert _tree_digest(tmp_path) == before
 
@@ -336,7 +336,7 @@ def test_model_dir_file_is_kept(tmp_path, run_main):
     status, text = run_main(
         [f"--model_dir={model_dir}", f"--dataset=folder:{folder}", *_BASE_FLAGS]
     )
-    assert status == train.EXIT_BAD_INPUT
+    assert status == cli.EXIT_BAD_INPUT
     assert "exists and is not a directory" in text
     assert _tree_digest(tmp_path) == before
 

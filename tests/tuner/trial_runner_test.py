@@ -172,15 +172,6 @@ def test_stop_before_start_runs_nothing(tmp_path, fake_env):
     assert fake_env.runs() == []
 
 
-def test_exit_statuses_match_trainer():
-    from tfgan_study import train
-
-    assert trial_runner.EXIT_OK == train.EXIT_OK
-    assert trial_runner.EXIT_BAD_INPUT == train.EXIT_BAD_INPUT
-    assert trial_runner.EXIT_DIVERGED == train.EXIT_DIVERGED
-    assert trial_runner.EXIT_INTERRUPTED == train.EXIT_INTERRUPTED
-
-
 def test_scores_columns_match_trainer():
     from tfgan_study import run_dir
 

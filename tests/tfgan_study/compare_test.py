@@ -205,3 +205,9 @@ def test_binary_requires_model_dirs():
     result = _compare()
     assert result.returncode == 2
     assert "model_dirs" in result.stderr
+
+
+def test_binary_rejects_empty_model_dirs():
+    result = _compare("--model_dirs=")
+    assert result.returncode == 2
+    assert "--model_dirs lists no directory" in result.stderr
